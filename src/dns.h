@@ -1,0 +1,80 @@
+/*
+ * NAME
+ *	dns.h - the one resolver of mailwarden
+ * SYNOPSIS
+ *	#include "dns.h"
+ * DESCRIPTION
+ *	Every DNS lookup of the process goes through a struct dns_resolver:
+ *	libspf2 through an SPF_dns_server_t layer (dns_spf_server()),
+ *	libopendkim through its query hooks (dns_dkim_hooks()), DMARC and
+ *	anything else through dns_query()/dns_txt().
+ *
+ *	The resolver asks the configured servers (dns_servers, ip[:port]; the
+ *	system's resolv.conf when none) with a per-query timeout, and keeps
+ *	answers in an in-process cache for their TTL, so the second message
+ *	from a domain costs no round trip. It lives in the config snapshot
+ *	(conf->dns) and is safe to use from every milter thread at once.
+ *
+ *	A per-message budget bounds the time a message may spend in DNS: the
+ *	stage sets the thread's current budget (dns_budget_set()) before it
+ *	calls a library; once the budget is spent every further lookup fails
+ *	at once as a temporary error.
+ */
+#ifndef MW_DNS_H
+#define MW_DNS_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct dns_resolver;
+
+struct dns_budget {
+	struct timespec deadline;	/* CLOCK_MONOTONIC */
+	unsigned queries;		/* lookups made (cache misses) */
+	unsigned hits;			/* answered from the cache */
+	int	spent;			/* the deadline has passed */
+};
+
+/* Outcome of a lookup, beside the raw answer. */
+enum dns_status {
+	DNS_OK = 0,			/* answer (may hold no records: NODATA) */
+	DNS_NXDOMAIN,			/* the name does not exist */
+	DNS_TEMPFAIL,			/* timeout, SERVFAIL, REFUSED, budget spent */
+	DNS_PERMFAIL,			/* malformed name or answer */
+};
+
+struct dns_resolver *dns_new(char *const *servers, unsigned nservers,
+			     int timeout_sec, unsigned cache_size,
+			     char *err, size_t errlen);
+void	dns_free(struct dns_resolver *);
+
+/* The thread's current budget; NULL: unbounded (config checks, tools). */
+void	dns_budget_start(struct dns_budget *, int seconds);
+void	dns_budget_set(struct dns_budget *);
+
+/*
+ * Raw lookup: the reply in wire format (header included) into ans, its
+ * length into *anslen. Class IN; type is ns_t_txt, ns_t_a, ...
+ */
+enum dns_status dns_query(struct dns_resolver *, const char *name, int type,
+			  unsigned char *ans, size_t *anslen);
+
+/*
+ * TXT lookup: every TXT record of name, each record's strings joined,
+ * records separated by NUL, the whole ended by an extra NUL. *nrec is the
+ * record count.
+ */
+enum dns_status dns_txt(struct dns_resolver *, const char *name,
+			char *out, size_t outlen, unsigned *nrec);
+
+/* Point libraries at the resolver. */
+struct SPF_dns_server_struct;
+struct dkim_lib;
+struct SPF_dns_server_struct *dns_spf_server(struct dns_resolver *);
+int	dns_dkim_hooks(struct dkim_lib *, struct dns_resolver *);
+
+/* Counters since start, for tests and the log. */
+void	dns_stats(const struct dns_resolver *, unsigned long *queries,
+		  unsigned long *hits);
+
+#endif
