@@ -24,6 +24,8 @@
 #include "mailwarden.h"
 #include "cidr.h"
 
+struct dns_resolver;
+
 struct mw_conf {
 	int	refs;
 	char   *path;
@@ -45,6 +47,7 @@ struct mw_conf {
 	unsigned max_headers;
 	size_t	max_header_bytes;
 	char	hostname[256];
+	struct dns_resolver *dns;	/* dns.c: the one resolver (dns_servers...) */
 	void   *stage[MW_STAGE_COUNT];	/* each stage's own config */
 };
 
