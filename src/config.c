@@ -390,6 +390,41 @@ read_file(const char *path)
 	return buf;
 }
 
+/*
+ * blank_comments - replace #, // and slash-star comments by spaces, keeping
+ * newlines. libconfuse 3.3 miscounts lines after a comment (each one adds
+ * two), which would put wrong line numbers on every later error.
+ */
+static void
+blank_comments(char *p)
+{
+	char	quote = 0;
+
+	for (; *p; p++) {
+		if (quote) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == quote)
+				quote = 0;
+		} else if (*p == '"' || *p == '\'') {
+			quote = *p;
+		} else if (*p == '#' || (*p == '/' && p[1] == '/')) {
+			for (; *p && *p != '\n'; p++)
+				*p = ' ';
+			if (*p == 0)
+				break;
+		} else if (*p == '/' && p[1] == '*') {
+			for (; *p && !(*p == '*' && p[1] == '/'); p++)
+				if (*p != '\n')
+					*p = ' ';
+			if (*p == 0)
+				break;
+			*p++ = ' ';
+			*p = ' ';
+		}
+	}
+}
+
 /* blank_line - replace one line of buf with spaces; 0 if there was one */
 static int
 blank_line(char *buf, int line)
@@ -554,6 +589,7 @@ conf_load(const char *path, struct conf_errors *errs)
 	cur_path = path;
 	if ((buf = read_file(path)) == NULL)
 		goto out;
+	blank_comments(buf);
 	cfg = parse_all(buf, &failed);
 	if (failed || errs->n) {
 		if (cfg)

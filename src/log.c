@@ -27,13 +27,10 @@ log_open(int facility, int to_stderr)
 	}
 }
 
-/* mw_log - one log line */
+/* mw_log - one log line; the text says "error:", "warning:" as Postfix does */
 void
 mw_log(int prio, const char *fmt, ...)
 {
-	static const char *const level[] = {
-		"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"
-	};
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -42,10 +39,7 @@ mw_log(int prio, const char *fmt, ...)
 
 		vsnprintf(line, sizeof(line), fmt, ap);
 		pthread_mutex_lock(&stderr_lock);
-		if (LOG_PRI(prio) < LOG_NOTICE || LOG_PRI(prio) == LOG_DEBUG)
-			fprintf(stderr, "mailwarden: %s: %s\n", level[LOG_PRI(prio)], line);
-		else
-			fprintf(stderr, "mailwarden: %s\n", line);
+		fprintf(stderr, "mailwarden: %s\n", line);
 		fflush(stderr);
 		pthread_mutex_unlock(&stderr_lock);
 	} else {

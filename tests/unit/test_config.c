@@ -129,14 +129,14 @@ test_all_errors(void **state)
 	struct mw_conf *c;
 
 	(void) state;
-	c = load("socket = \"inet:8891@127.0.0.1\"\n"	/* 1 */
-		 "frobnicate = 3\n"			/* 2 unknown */
+	c = load("socket = \"inet:8891@127.0.0.1\" # comment\n"	/* 1 */
+		 "frobnicate = 3 // comment\n"		/* 2 unknown */
 		 "internal_hosts = {10.0.0.0/33}\n"	/* 3 bad CIDR */
 		 "dns_timeout = 0\n"			/* 4 out of range */
 		 "on_error = maybe\n"			/* 5 bad word */
 		 "milter_timeout = many\n"		/* 6 not a number */
-		 "ratelimit \"r\" {\n"			/* 7 */
-		 "  rate = 0\n"				/* 8 out of range */
+		 "ratelimit \"r\" { /* a\n"		/* 7 */
+		 " comment */ rate = 0\n"		/* 8 out of range */
 		 "  colour = blue\n"			/* 9 unknown in section */
 		 "}\n"
 		 "socket = \"tcp:25\"\n", &e);		/* 11 bad socket */
