@@ -1,8 +1,25 @@
 #!/bin/bash
-# deps.sh - install every Debian package mailwarden needs to build, run
-# and test. Idempotent; run as root. One package per line, sorted.
+# deps.sh - install the Debian packages mailwarden needs.
+#	scripts/deps.sh          build, run and test (everything)
+#	scripts/deps.sh --build  build and run only (no MTA, DNS or test tools)
+# Idempotent; run as root. One package per line, sorted.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+build=(
+	autoconf
+	automake
+	gcc
+	libconfuse-dev
+	libhiredis-dev
+	libmilter-dev
+	libopendkim-dev
+	libopendmarc-dev
+	libspf2-dev
+	libssl-dev
+	make
+	pkg-config
+	publicsuffix
+)
 packages=(
 	autoconf
 	automake
@@ -36,5 +53,8 @@ packages=(
 	redis-server
 	swaks
 )
+if [ "${1:-}" = "--build" ]; then
+	packages=("${build[@]}")
+fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${packages[@]}"
