@@ -38,6 +38,13 @@ else
 fi
 sock=$(sed -n 's/^socket *= *"\(.*\)"/\1/p' /etc/mailwarden/mailwarden.conf | tail -1)
 port=$(echo "$sock" | sed -n 's/^inet:\([0-9]*\)@.*/\1/p')
+# libmilter writes inet:PORT@HOST; Postfix writes inet:HOST:PORT.
+case "$sock" in
+inet:*@*) pfsock="inet:${sock#*@}:${port}" ;;
+inet6:*@*) p6=${sock#inet6:}; pfsock="inet:[${sock#*@}]:${p6%%@*}" ;;
+local:*) pfsock="unix:${sock#local:}" ;;
+*) pfsock="$sock" ;;
+esac
 if [ -n "$port" ]; then
 	for i in $(seq 1 100); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
@@ -51,8 +58,8 @@ cat <<EOT
 
 Add these lines to /etc/postfix/main.cf, then run "postfix reload":
 
-    smtpd_milters = ${sock}
-    non_smtpd_milters = ${sock}
+    smtpd_milters = ${pfsock}
+    non_smtpd_milters = ${pfsock}
     milter_default_action = tempfail
     milter_protocol = 6
 

@@ -199,6 +199,7 @@ write_pidfile(const char *path, char *err, size_t len)
 		snprintf(err, len, "cannot write pid file %s: %s", path, strerror(errno));
 		return -1;
 	}
+	fchmod(fileno(fp), 0644);
 	fprintf(fp, "%ld\n", (long) getpid());
 	if (fclose(fp) != 0) {
 		snprintf(err, len, "cannot write pid file %s: %s", path, strerror(errno));
