@@ -26,7 +26,7 @@
 
 /* Bounds on untrusted input; going past them is a defined outcome. */
 #define MW_MAX_HOSTNAME	256		/* client name, HELO */
-#define MW_MAX_ADDR	512		/* one envelope address */
+#define MW_MAX_ADDR	320		/* one envelope address (RFC 5321: 256) */
 #define MW_MAX_QID	64		/* MTA queue ID */
 #define MW_MAX_USER	256		/* SASL login */
 #define MW_MAX_NOTES	2048		/* the per-message log line */

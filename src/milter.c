@@ -284,8 +284,6 @@ mw_envfrom(SMFICTX *ctx, char **argv)
 		return fail(ctx, NULL, c->conf, "out of memory at MAIL FROM");
 	c->nmsg++;
 	update_qid(ctx, m);
-	if (strip_angle(m->mailfrom, sizeof(m->mailfrom), argv[0] ? argv[0] : "") < 0)
-		msg_note(m, "sender=truncated");
 	if ((auth = smfi_getsymval(ctx, "{auth_authen}")) != NULL)
 		copy_bounded(m->auth_user, sizeof(m->auth_user), auth);
 	else if (smfi_getsymval(ctx, "{mail_addr}") == NULL)
@@ -294,6 +292,10 @@ mw_envfrom(SMFICTX *ctx, char **argv)
 			  "inbound: add i {auth_authen} {mail_addr} to milter_mail_macros "
 			  "(Postfix) or Milter.macros.envfrom (Sendmail)");
 	m->dir = direction_of(m->conf, c, m->auth_user, &m->dir_why);
+	if (strip_angle(m->mailfrom, sizeof(m->mailfrom), argv[0] ? argv[0] : "") < 0) {
+		reply_set(&r, MW_REJECT, "501", "5.1.7", "Sender address too long");
+		return answer(ctx, m, &r, "MAIL");
+	}
 	pipeline_mail(m, &r);
 	return answer(ctx, m, &r, "MAIL");
 }
@@ -310,17 +312,20 @@ mw_envrcpt(SMFICTX *ctx, char **argv)
 	if (c == NULL || c->msg == NULL)
 		return fail(ctx, NULL, c ? c->conf : NULL, "no message context at RCPT TO");
 	update_qid(ctx, c->msg);
-	if (strip_angle(rcpt, sizeof(rcpt), argv[0] ? argv[0] : "") < 0) {
+	if (strip_angle(rcpt, sizeof(rcpt), argv[0] ? argv[0] : "") < 0)
 		reply_set(&r, MW_REJECT, "501", "5.1.3", "Recipient address too long");
-		return answer(ctx, c->msg, &r, "RCPT");
-	}
-	pipeline_rcpt(c->msg, rcpt, &r);
+	else
+		pipeline_rcpt(c->msg, rcpt, &r);
 	rc = answer(ctx, c->msg, &r, "RCPT");
 	/* Only a recipient that goes on counts; a refused one is not ours. */
 	if (r.verdict == MW_CONTINUE && msg_add_rcpt(c->msg, rcpt) < 0)
 		return fail(ctx, c->msg, c->msg->conf, "out of memory at RCPT TO");
-	if (r.verdict == MW_TEMPFAIL || r.verdict == MW_REJECT)
-		*c->msg->action = 0;	/* one recipient refused, not the message */
+	if (r.verdict == MW_TEMPFAIL || r.verdict == MW_REJECT) {
+		/* One recipient refused, not the message: a note, not the action. */
+		msg_note(c->msg, "rcpt=<%.64s%s> %s", rcpt, strlen(rcpt) > 64 ? "..." : "",
+			 c->msg->action);
+		*c->msg->action = 0;
+	}
 	return rc;
 }
 

@@ -32,6 +32,7 @@ msg_new(struct mw_conn *conn)
 	}
 	m->conn = conn;
 	strcpy(m->qid, "NOQUEUE");
+	m->dir_why = "unknown";
 	m->rcpt_tail = &m->rcpts;
 	m->hdr_tail = &m->hdrs;
 	return m;
