@@ -136,6 +136,10 @@ struct mw_msg {
 	unsigned nhdrs;
 	size_t	hdr_bytes;
 	uint64_t body_bytes;
+	char   *authres;		/* inbound.c: the Authentication-Results
+					 * value it adds, malloc'd (msg_free
+					 * frees it); NULL when no checks ran.
+					 * archive.c journals it. */
 	int	failed;			/* an internal error happened */
 	int	logged;			/* the log line was written */
 	char	action[160];		/* final answer, for the log line */

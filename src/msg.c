@@ -58,6 +58,7 @@ msg_free(struct mw_msg *m)
 		free(h->name);
 		free(h);
 	}
+	free(m->authres);
 	conf_release(m->conf);
 	free(m);
 }

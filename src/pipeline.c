@@ -15,12 +15,14 @@
 #include "mailwarden.h"
 #include "config.h"
 
+extern const struct mw_stage stage_archive;
+
 /* Modules register here; a NULL entry is a feature not built in. */
 const struct mw_stage *const pipeline_stages[MW_STAGE_COUNT] = {
 	[MW_STAGE_RATELIMIT] = NULL,
 	[MW_STAGE_INBOUND] = NULL,
 	[MW_STAGE_SIGN] = NULL,
-	[MW_STAGE_ARCHIVE] = NULL,
+	[MW_STAGE_ARCHIVE] = &stage_archive,
 };
 
 /* on_error - turn an internal failure into the configured answer */
