@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dns.h"
 #include "options.h"
 
 #define CONF_MAX_ERRORS	100		/* stop reporting after this many */
@@ -510,6 +511,30 @@ conf_enum(cfg_t *cfg, const char *name)
 	return o ? option_enum_index(o, cfg_getstr(cfg, name)) : -1;
 }
 
+/* core_dns - the snapshot's resolver: dns_servers, dns_timeout, dns_cache_size */
+static int
+core_dns(struct mw_conf *c)
+{
+	cfg_t  *cfg = c->cfg;
+	unsigned i, n = cfg_size(cfg, "dns_servers");
+	char  **srv = NULL, err[256];
+
+	c->dns_budget = (int) cfg_getint(cfg, "dns_budget");
+	if (n && (srv = calloc(n, sizeof(*srv))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		srv[i] = cfg_getnstr(cfg, "dns_servers", i);
+	c->dns = dns_new(srv, n, (int) cfg_getint(cfg, "dns_timeout"),
+			 (unsigned) cfg_getint(cfg, "dns_cache_size"), err, sizeof(err));
+	free(srv);
+	if (c->dns == NULL) {
+		conf_error_opt(strncmp(err, "cannot allocate", 15) == 0 ?
+			       "dns_cache_size" : "dns_servers", "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 /* core_load - the options the core uses; -1 on error */
 static int
 core_load(struct mw_conf *c)
@@ -550,7 +575,7 @@ core_load(struct mw_conf *c)
 		for (i = 0; i < c->n_internal_daemons; i++)
 			c->internal_daemons[i] = cfg_getnstr(cfg, "internal_daemons", i);
 	}
-	return 0;
+	return core_dns(c);
 }
 
 /* conf_free - release a snapshot whose last reference is gone */
@@ -566,6 +591,7 @@ conf_free(struct mw_conf *c)
 			pipeline_stages[i]->conf_free(c->stage[i]);
 	cidr_list_free(&c->internal_hosts);
 	free(c->internal_daemons);
+	dns_free(c->dns);		/* after the stages: their libraries use it */
 	if (c->cfg)
 		cfg_free(c->cfg);
 	free(c->path);

@@ -48,6 +48,7 @@ struct mw_conf {
 	size_t	max_header_bytes;
 	char	hostname[256];
 	struct dns_resolver *dns;	/* dns.c: the one resolver (dns_servers...) */
+	int	dns_budget;		/* seconds of DNS one message may spend */
 	void   *stage[MW_STAGE_COUNT];	/* each stage's own config */
 };
 

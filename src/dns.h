@@ -51,10 +51,15 @@ void	dns_free(struct dns_resolver *);
 /* The thread's current budget; NULL: unbounded (config checks, tools). */
 void	dns_budget_start(struct dns_budget *, int seconds);
 void	dns_budget_set(struct dns_budget *);
+struct dns_budget *dns_budget_get(void);
 
 /*
  * Raw lookup: the reply in wire format (header included) into ans, its
  * length into *anslen. Class IN; type is ns_t_txt, ns_t_a, ...
+ * *anslen is the size of ans on entry. DNS_OK and DNS_NXDOMAIN come with
+ * the reply (NODATA is DNS_OK with no answer record); the others with
+ * *anslen 0. A reply larger than ans is DNS_PERMFAIL, never cut short;
+ * 65535 bytes hold any reply.
  */
 enum dns_status dns_query(struct dns_resolver *, const char *name, int type,
 			  unsigned char *ans, size_t *anslen);
@@ -62,12 +67,26 @@ enum dns_status dns_query(struct dns_resolver *, const char *name, int type,
 /*
  * TXT lookup: every TXT record of name, each record's strings joined,
  * records separated by NUL, the whole ended by an extra NUL. *nrec is the
- * record count.
+ * record count; walk the records by it, since a record may be empty.
+ * Records that do not fit in out are DNS_PERMFAIL, never cut short; a
+ * record holding a NUL byte is left out (no text policy can hold one).
  */
 enum dns_status dns_txt(struct dns_resolver *, const char *name,
 			char *out, size_t outlen, unsigned *nrec);
 
-/* Point libraries at the resolver. */
+/* Why this thread's last failed lookup failed, for msg_note(). */
+const char *dns_last_error(void);
+
+/*
+ * Point libraries at the resolver.
+ * dns_spf_server(): a new libspf2 DNS layer answering from r; hand it to
+ * SPF_server_new_dns(layer, debug), which owns it (SPF_server_free()
+ * frees the layer, not r). NULL when out of memory.
+ * dns_dkim_hooks(): libopendkim asks r for keys from now on; the DKIM_LIB
+ * must not outlive r (make both in the same config snapshot). 0 or -1.
+ * Both answer A, AAAA, MX, PTR, TXT through dns_query(): the cache and the
+ * thread's budget apply.
+ */
 struct SPF_dns_server_struct;
 struct dkim_lib;
 struct SPF_dns_server_struct *dns_spf_server(struct dns_resolver *);
@@ -76,5 +95,8 @@ int	dns_dkim_hooks(struct dkim_lib *, struct dns_resolver *);
 /* Counters since start, for tests and the log. */
 void	dns_stats(const struct dns_resolver *, unsigned long *queries,
 		  unsigned long *hits);
+
+/* The servers asked, "127.0.0.1:53, [::1]:53". */
+void	dns_servers_text(const struct dns_resolver *, char *buf, size_t len);
 
 #endif
