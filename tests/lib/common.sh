@@ -152,6 +152,8 @@ mw_miltertest() {
 # mw_nsd_start ZONEDIR - start nsd on 127.0.0.1:$MW_DNS_PORT (UDP and TCP)
 # serving every ZONEDIR/<zone>.zone file; add a "test." parent zone
 # unless one is given, so out-of-zone *.test names get NXDOMAIN.
+# With MW_NSD_IPV6=1 it listens on [::1]:$MW_DNS_PORT too. Its control
+# socket ($W/nsd/nsd.ctl) serves mw_nsd_queries.
 mw_nsd_start() {
 	local zd=$1 z name
 	MW_DNS_PORT=$(mw_port)
@@ -181,8 +183,12 @@ server:
     reuseport: no
     verbosity: 1
 remote-control:
-    control-enable: no
+    control-enable: yes
+    control-interface: $W/nsd/nsd.ctl
 EOF
+	if [ -n "${MW_NSD_IPV6:-}" ]; then
+		sed -i "s/^    ip-address: 127.0.0.1@$MW_DNS_PORT\$/&\n    ip-address: ::1@$MW_DNS_PORT/" "$W/nsd/nsd.conf"
+	fi
 	for z in "$zd"/*.zone; do
 		name=$(basename "$z" .zone)
 		printf 'zone:\n    name: "%s"\n    zonefile: "%s"\n' "$name" "$z" >>"$W/nsd/nsd.conf"
@@ -197,4 +203,14 @@ EOF
 		sleep 0.05
 	done
 	mw_fail "nsd did not answer on port $MW_DNS_PORT"
+}
+
+# mw_nsd_queries [COUNTER] - a counter of the running nsd (default: every
+# query it received, UDP and TCP, IPv4 and IPv6; or num.tcp, num.udp6 ...).
+# Read it before and after: the difference is what reached nsd.
+mw_nsd_queries() {
+	local key=${1:-num.queries} out
+	out=$(nsd-control -c "$W/nsd/nsd.conf" stats_noreset 2>&1) ||
+		mw_fail "nsd-control stats: $out"
+	printf '%s\n' "$out" | sed -n "s/^$key=//p"
 }
