@@ -33,6 +33,7 @@
 
 #include "mailwarden.h"
 #include "config.h"
+#include "ctl.h"
 #include "log.h"
 #include "milter.h"
 
@@ -308,6 +309,11 @@ main(int argc, char **argv)
 		return EX_OSERR;
 	}
 	pthread_detach(tid);
+	/* After the privilege drop: the socket belongs to the run-as user. */
+	if (ctl_start(err, sizeof(err)) < 0) {
+		mw_log(LOG_ERR, "fatal: %s", err);
+		return EX_UNAVAILABLE;
+	}
 
 	mw_log(LOG_INFO, "starting mailwarden %s on %s", PACKAGE_VERSION, conf->socket);
 	rc = smfi_main();

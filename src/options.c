@@ -141,7 +141,7 @@ const struct mw_option mw_options[] = {
 	 "answer when Redis cannot be reached"},
 	{"", "ratelimit_max_keys", MW_T_INT, "1000000", 1000, 100000000, NULL, NULL,
 	 "rate-limit keys the in-memory store holds; idle ones go first"},
-	{"", "control_socket", MW_T_STR, "", NOB, NULL, NULL,
+	{"", "control_socket", MW_T_STR, "", NOB, NULL, opt_check_abspath,
 	 "unix socket for mailwarden-ctl (empty: none)"},
 	{"", "ratelimit", MW_T_SECTION, NULL, NOB, NULL, NULL,
 	 "ratelimit \"NAME\" { ... }: one rate-limit rule"},
@@ -155,7 +155,7 @@ const struct mw_option mw_options[] = {
 	{"ratelimit", "period", MW_T_INT, "3600", 1, 31536000, NULL, NULL,
 	 "the period, in seconds"},
 	{"ratelimit", "burst", MW_T_INT, "0", 0, 100000000, NULL, NULL,
-	 "how many may come at once above the steady rate (0: rate)"},
+	 "most that may come at once from a key at rest (0: rate)"},
 	{"ratelimit", "direction", MW_T_ENUM, "both", NOB, "inbound|outbound|both", NULL,
 	 "which mail the rule applies to"},
 	{"ratelimit", "except_hosts", MW_T_CIDRS, "{}", NOB, NULL, NULL,
@@ -306,6 +306,17 @@ opt_check_redis(const char *v, char *err, size_t len)
 		return 0;
 	snprintf(err, len, "\"%.100s\": write host:port or unix:/path", v);
 	return -1;
+}
+
+/* opt_check_abspath - an absolute path of at most 100 bytes (unix sockets) */
+int
+opt_check_abspath(const char *v, char *err, size_t len)
+{
+	if (*v != '/' || strlen(v) > 100) {
+		snprintf(err, len, "\"%.100s\": write an absolute path of at most 100 bytes", v);
+		return -1;
+	}
+	return 0;
 }
 
 /* opt_check_header_name - printable ASCII without ':' or space (RFC 5322) */

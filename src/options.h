@@ -45,6 +45,7 @@ int	opt_check_domain(const char *, char *, size_t);
 int	opt_check_hostport(const char *, char *, size_t);
 int	opt_check_redis(const char *, char *, size_t);
 int	opt_check_header_name(const char *, char *, size_t);
+int	opt_check_abspath(const char *, char *, size_t);
 int	opt_check_address(const char *, char *, size_t);
 
 #endif
