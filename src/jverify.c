@@ -37,6 +37,14 @@
 #include "jverify.h"
 
 #define JV_BUF	65536
+#define JV_MAX_GAPS 64			/* sequence gaps remembered at once */
+
+/* Sequence numbers not seen (yet): removed lines, or lines moved later. */
+struct jv_gap {
+	unsigned long long lo, hi;	/* the missing numbers */
+	unsigned long long line;	/* the index line after them */
+	char	entry[JINDEX_MAX_ENTRY];	/* its entry */
+};
 
 struct jv {
 	int	dirfd, ifd;
@@ -53,6 +61,8 @@ struct jv {
 	void   *arg;
 	struct jverify_result *res;
 	int	oom;
+	struct jv_gap gap[JV_MAX_GAPS];
+	unsigned ngap;
 };
 
 /* jv_problem - report one problem */
@@ -167,17 +177,77 @@ jv_check_file(struct jv *v, const char *entry, const char *ext, const char *want
 	}
 }
 
+/* jv_gap_report - sequence numbers that never appeared: lines removed */
+static void
+jv_gap_report(struct jv *v, const struct jv_gap *g)
+{
+	if (g->lo == g->hi)
+		jv_problem(v, g->entry, "removed: the index line with sequence %llu, "
+			   "before index line %llu, is missing", g->lo, g->line);
+	else
+		jv_problem(v, g->entry, "removed: the index lines with sequence %llu..%llu, "
+			   "before index line %llu, are missing", g->lo, g->hi, g->line);
+}
+
+/* jv_gap_open - numbers lo..hi were skipped before this line */
+static void
+jv_gap_open(struct jv *v, unsigned long long lo, unsigned long long hi, const char *entry)
+{
+	struct jv_gap g;
+
+	g.lo = lo;
+	g.hi = hi;
+	g.line = v->lineno;
+	snprintf(g.entry, sizeof(g.entry), "%s", entry);
+	if (v->ngap < JV_MAX_GAPS)
+		v->gap[v->ngap++] = g;
+	else
+		jv_gap_report(v, &g);		/* cannot wait for them: say it now */
+}
+
+/* jv_gap_fill - a late sequence number: was it missing? */
+static int
+jv_gap_fill(struct jv *v, unsigned long long seq)
+{
+	struct jv_gap *g;
+	unsigned i;
+
+	for (i = 0, g = v->gap; i < v->ngap; i++, g++) {
+		if (seq < g->lo || seq > g->hi)
+			continue;
+		if (g->lo == g->hi)
+			*g = v->gap[--v->ngap];
+		else if (seq == g->lo)
+			g->lo++;
+		else if (seq == g->hi)
+			g->hi--;
+		else {
+			struct jv_gap upper = *g;
+
+			g->hi = seq - 1;
+			upper.lo = seq + 1;
+			if (v->ngap < JV_MAX_GAPS)
+				v->gap[v->ngap++] = upper;
+			else
+				jv_gap_report(v, &upper);
+		}
+		return 1;
+	}
+	return 0;
+}
+
 /* jv_check_seq - the sequence number must be the next one */
 static void
 jv_check_seq(struct jv *v, const struct jindex_rec *r)
 {
 	if (r->seq > v->expect)
-		jv_problem(v, r->entry, "removed: index line %llu has sequence %llu; "
-			   "the entries numbered %llu..%llu before it are missing",
-			   v->lineno, r->seq, v->expect, r->seq - 1);
+		jv_gap_open(v, v->expect, r->seq - 1, r->entry);
+	else if (r->seq < v->expect && jv_gap_fill(v, r->seq))
+		jv_problem(v, r->entry, "reordered: index line %llu has sequence %llu, "
+			   "after sequence %llu", v->lineno, r->seq, v->expect - 1);
 	else if (r->seq < v->expect)
-		jv_problem(v, r->entry, "reordered: index line %llu has sequence %llu "
-			   "after %llu (lines moved or repeated)", v->lineno, r->seq, v->expect - 1);
+		jv_problem(v, r->entry, "added: index line %llu repeats sequence %llu "
+			   "(a line was copied)", v->lineno, r->seq);
 	if (r->seq + 1 > v->expect)
 		v->expect = r->seq + 1;
 }
@@ -461,6 +531,8 @@ jv_run(struct jv *v, char *err, size_t len)
 		(void) flock(v->ifd, LOCK_UN);
 	}
 	qsort(v->names, v->nnames, sizeof(*v->names), jv_cmp);
+	for (unsigned i = 0; i < v->ngap; i++)
+		jv_gap_report(v, &v->gap[i]);
 	jv_unindexed(v);
 	if (v->oom) {
 		snprintf(err, len, "out of memory");
