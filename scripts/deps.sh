@@ -11,9 +11,11 @@ build=(
 	gcc
 	libconfuse-dev
 	libhiredis-dev
+	libidn2-dev
 	libmilter-dev
 	libopendkim-dev
 	libopendmarc-dev
+	libpsl-dev
 	libspf2-dev
 	libssl-dev
 	make
@@ -29,9 +31,11 @@ packages=(
 	libcmocka-dev
 	libconfuse-dev
 	libhiredis-dev
+	libidn2-dev
 	libmilter-dev
 	libopendkim-dev
 	libopendmarc-dev
+	libpsl-dev
 	libspf2-dev
 	libssl-dev
 	libtool
