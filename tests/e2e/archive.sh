@@ -17,7 +17,7 @@
 . "$MW_SRCDIR/tests/lib/postfix.sh"
 mw_init
 mw_postfix_need
-mw_need /usr/bin/python3 mount umount
+mw_need /usr/bin/python3 mount umount nsd
 
 J=$W/journal
 JPY="/usr/bin/python3 $MW_SRCDIR/tests/lib/journal.py"
@@ -27,11 +27,23 @@ mount -t tmpfs -o size=2m,mode=0750 mwjournal "$J" || mw_skip "cannot mount a tm
 journal_umount() { umount "$J" 2>/dev/null || umount -l "$J"; }
 MW_CLEANUP_HOOKS+=(journal_umount)
 
+# The inbound checks' lookups go to a local nsd: example.test passes SPF
+# for 192.0.2.10; its parent zone test. answers NXDOMAIN for the rest.
+mkdir -p "$W/zones"
+cat >"$W/zones/example.test.zone" <<'EOF'
+$TTL 300
+@ IN SOA ns.test. hostmaster.test. 1 3600 600 86400 300
+@ IN NS ns.test.
+@ IN TXT "v=spf1 ip4:192.0.2.10 -all"
+EOF
+mw_nsd_start "$W/zones"
+
 MW_MILTER_PORT=$(mw_port)
 cat >"$W/mw.conf" <<EOF
 socket = "inet:$MW_MILTER_PORT@127.0.0.1"
 pid_file = ""
 user = ""
+dns_servers = {127.0.0.1:$MW_DNS_PORT}
 journal_dir = "$J"
 archive "all" {
     bcc = {archive@example.test}
@@ -80,9 +92,14 @@ grep -q '^X-Rcpt-Args: <dave@example.com>' "$f1" || mw_fail "dave (Bcc) is not a
 sink_message "$f1" >"$W/m1.sink"
 grep -qi 'archive' "$W/m1.sink" && mw_fail "the relayed message mentions the archive"
 grep -qi 'dave@' "$W/m1.sink" && mw_fail "the relayed message shows the Bcc recipient"
-# Nothing added or changed: the relayed message is Postfix's Received
-# header and the original (to which swaks appends an empty line).
-sed '1,/^[^ \t]/{/^Received: /d;/^[ \t]/d}' "$W/m1.sink" | diff - <(cat "$W/m1.txt"; echo) >/dev/null ||
+# Nothing else added or changed: the relayed message is Postfix's Received
+# header, the inbound checks' Authentication-Results header, and the
+# original (to which swaks appends an empty line).
+grep -q '^Authentication-Results: ' "$W/m1.sink" || mw_fail "no Authentication-Results header"
+awk 'body { print; next } /^$/ { body = 1; print; next }
+     /^(Received|Authentication-Results): / { drop = 1; next }
+     drop && /^[ \t]/ { next } { drop = 0; print }' "$W/m1.sink" |
+	diff - <(cat "$W/m1.txt"; echo) >&2 ||
 	mw_fail "the relayed message differs from the one sent (beyond Postfix's Received header)"
 
 mw_log_wait "$q1: .*journal=" || mw_fail "no journal note for $q1"
@@ -99,6 +116,9 @@ for kv in mail_from=alice@example.test client_address=192.0.2.10 client_name=cli
 	[ "$($JPY get "$J" "$q1" "${kv%%=*}")" = "${kv#*=}" ] ||
 		mw_fail "journal ${kv%%=*} is '$($JPY get "$J" "$q1" "${kv%%=*}")', expected '${kv#*=}'"
 done
+$JPY get "$J" "$q1" authentication_results | tr -d '\n' |
+	grep -q "spf=pass smtp.mailfrom=alice@example.test" ||
+	mw_fail "journal authentication_results: $($JPY get "$J" "$q1" authentication_results)"
 # The .eml is the message as Postfix passed it to the milter: as the
 # client sent it (Postfix does not pass on the Received header it adds).
 tr -d '\r' <"$eml" | diff - <(cat "$W/m1.txt"; echo) >&2 || mw_fail "the journal's .eml is not the message as sent"

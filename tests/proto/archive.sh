@@ -7,18 +7,33 @@
 # mailwarden-archive verify on the result.
 . "$MW_SRCDIR/tests/lib/common.sh"
 mw_init
-mw_need miltertest /usr/bin/python3
+mw_need miltertest nsd /usr/bin/python3
 
 J=$W/journal
 JPY="/usr/bin/python3 $MW_SRCDIR/tests/lib/journal.py"
 mkdir -p "$J"
 port=$(mw_port)
+
+# The inbound checks run on inbound mail; the journal records their
+# Authentication-Results. A local nsd answers their lookups: example.net
+# passes SPF for 198.51.100.7; the parent zones make any other name NXDOMAIN.
+mkdir -p "$W/zones"
+for z in example.net example.com example.org net com org; do
+	{
+		echo "\$TTL 300"
+		echo "@ IN SOA ns.test. hostmaster.test. 1 3600 600 86400 300"
+		echo "@ IN NS ns.test."
+		[ $z = example.net ] && echo '@ IN TXT "v=spf1 ip4:198.51.100.7 -all"'
+	} >"$W/zones/$z.zone"
+done
+mw_nsd_start "$W/zones"
 conf() {	# conf BEST_EFFORT
 	cat >"$W/mw.conf" <<EOF2
 socket = "inet:$port@127.0.0.1"
 pid_file = ""
 user = ""
 internal_hosts = {}
+dns_servers = {127.0.0.1:$MW_DNS_PORT}
 journal_dir = "$J"
 archive "all" {
     bcc = {archive@example.test}
@@ -42,6 +57,29 @@ archive "net-sender" {
 }
 EOF2
 }
+# --- journal_dir is checked at load, errors with file:line ---------------
+check_conf() {	# CONF PATTERN: mailwarden -n must fail with PATTERN
+	local rc=0
+	"$MW_BIN" -n -c "$1" >"$W/n.out" 2>&1 || rc=$?
+	[ $rc -eq 78 ] || mw_fail "$1: mailwarden -n exits $rc: $(cat "$W/n.out")"
+	grep -q -- "$2" "$W/n.out" || mw_fail "$1: no error matching $2: $(cat "$W/n.out")"
+}
+printf 'pid_file = ""\nuser = ""\njournal_dir = "%s"\narchive "a" {\n  journal = yes\n}\n' "$W/missing" >"$W/c1.conf"
+check_conf "$W/c1.conf" "^$W/c1.conf:3: option 'journal_dir': $W/missing: No such file or directory"
+printf 'pid_file = ""\nuser = ""\njournal_dir = "journal"\narchive "a" {\n  journal = yes\n}\n' >"$W/c2.conf"
+check_conf "$W/c2.conf" "^$W/c2.conf:3: option 'journal_dir': \"journal\": give an absolute path"
+printf 'pid_file = ""\nuser = ""\narchive "idle" {\n  direction = inbound\n}\n' >"$W/c3.conf"
+check_conf "$W/c3.conf" "^$W/c3.conf:[0-9]*: archive \"idle\" does nothing"
+printf 'pid_file = ""\nuser = ""\njournal_dir = "%s"\narchive "a" {\n  bcc = {not-an-address}\n  journal = yes\n}\n' "$J" >"$W/c4.conf"
+check_conf "$W/c4.conf" "^$W/c4.conf:5: .*not-an-address.*is not a mail address"
+if [ "$(id -u)" = 0 ]; then	# the run-as user, not root, must be able to write
+	mkdir -p "$W/rootonly" && chmod 755 "$W/rootonly"
+	printf 'pid_file = ""\nuser = "nobody"\njournal_dir = "%s"\narchive "a" {\n  journal = yes\n}\n' "$W/rootonly" >"$W/c5.conf"
+	check_conf "$W/c5.conf" "^$W/c5.conf:3: option 'journal_dir': $W/rootonly is not writable by user nobody"
+	chown nobody "$W/rootonly"
+	"$MW_BIN" -n -c "$W/c5.conf" >"$W/n.out" 2>&1 || mw_fail "a directory nobody owns is refused: $(cat "$W/n.out")"
+fi
+
 conf no
 mw_mailwarden_start "$W/mw.conf"
 mt() { mw_miltertest "$MW_SRCDIR/tests/proto/archive.lua" MW_SOCKET="inet:$port@127.0.0.1" CASE=$1; }
@@ -67,10 +105,15 @@ org-in
 net-sender" ] || mw_fail "QARCH1: matched rules wrong"
 for kv in mail_from=alice@example.net client_address=198.51.100.7 client_name=mail.example.net \
 	helo=mail.example.net direction=inbound queue_id=QARCH1 sasl_user=null \
-	authentication_results=null format=mailwarden-journal-1; do
+	format=mailwarden-journal-1; do
 	[ "$($JPY get "$J" QARCH1 "${kv%%=*}")" = "${kv#*=}" ] ||
 		mw_fail "QARCH1: ${kv%%=*} is '$($JPY get "$J" QARCH1 "${kv%%=*}")', expected '${kv#*=}'"
 done
+$JPY get "$J" QARCH1 authentication_results | tr -d '\n' |
+	grep -q "spf=pass smtp.mailfrom=alice@example.net" ||
+	mw_fail "QARCH1: authentication_results: $($JPY get "$J" QARCH1 authentication_results)"
+[ "$($JPY get "$J" QARCH2 authentication_results)" = null ] ||
+	mw_fail "QARCH2 (outbound, not checked): authentication_results is not null"
 [ "$($JPY get "$J" QARCH2 sasl_user)" = carol ] || mw_fail "QARCH2: sasl_user"
 [ "$($JPY get "$J" QARCH2 direction)" = outbound ] || mw_fail "QARCH2: direction"
 [ -z "$($JPY get "$J" QARCH3 archive_rcpt_to)" ] || mw_fail "QARCH3: archive recipient added twice"
