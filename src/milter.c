@@ -194,11 +194,11 @@ mw_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	     unsigned long f2, unsigned long f3, unsigned long *pf0,
 	     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	(void) f1;
+	(void) f2;
 	(void) f3;
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_ADDRCPT
 		     | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
-	*pf1 = f2 & SMFIP_HDR_LEADSPC;
+	*pf1 = f1 & SMFIP_HDR_LEADSPC;	/* f1: the MTA's protocol flags */
 	*pf2 = 0;
 	*pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST) {
@@ -391,33 +391,48 @@ mw_body(SMFICTX *ctx, unsigned char *p, size_t len)
 	return answer(ctx, c->msg, &r, "body");
 }
 
+/* lead_space - value as a LEADSPC MTA expects it (leading space); *buf to free */
+static char *
+lead_space(SMFICTX *ctx, const char *value, char **buf)
+{
+	struct mw_conn *c = conn_of(ctx);
+
+	*buf = NULL;
+	if (c == NULL || !c->leadspc || *value == ' ' || *value == '\t')
+		return (char *) value;
+	if ((*buf = malloc(strlen(value) + 2)) == NULL)
+		return NULL;
+	(*buf)[0] = ' ';
+	strcpy(*buf + 1, value);
+	return *buf;
+}
+
 /* act_insheader - smfi_insheader, with the leading space the MTA expects */
 static int
 act_insheader(void *arg, int idx, const char *name, const char *value)
 {
-	SMFICTX *ctx = arg;
-	struct mw_conn *c = conn_of(ctx);
-	char   *v = (char *) value, *buf = NULL;
+	char   *buf, *v = lead_space(arg, value, &buf);
 	int	rc;
 
-	if (c->leadspc && *value != ' ' && *value != '\t') {
-		if ((buf = malloc(strlen(value) + 2)) == NULL)
-			return -1;
-		buf[0] = ' ';
-		strcpy(buf + 1, value);
-		v = buf;
-	}
-	rc = smfi_insheader(ctx, idx, (char *) name, v) == MI_SUCCESS ? 0 : -1;
+	if (v == NULL)
+		return -1;
+	rc = smfi_insheader((SMFICTX *) arg, idx, (char *) name, v) == MI_SUCCESS ? 0 : -1;
 	free(buf);
 	return rc;
 }
 
-/* act_chgheader - smfi_chgheader; NULL value deletes */
+/* act_chgheader - smfi_chgheader (leading space as above); NULL value deletes */
 static int
 act_chgheader(void *arg, const char *name, int idx, const char *value)
 {
-	return smfi_chgheader((SMFICTX *) arg, (char *) name, idx, (char *) value)
-	    == MI_SUCCESS ? 0 : -1;
+	char   *buf = NULL, *v = value ? lead_space(arg, value, &buf) : NULL;
+	int	rc;
+
+	if (value && v == NULL)
+		return -1;
+	rc = smfi_chgheader((SMFICTX *) arg, (char *) name, idx, v) == MI_SUCCESS ? 0 : -1;
+	free(buf);
+	return rc;
 }
 
 /* act_addrcpt - smfi_addrcpt */
