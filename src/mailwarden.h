@@ -141,6 +141,7 @@ struct mw_msg {
 					 * frees it); NULL when no checks ran.
 					 * archive.c journals it. */
 	int	failed;			/* an internal error happened */
+	unsigned stage_off;		/* stages switched off after an error */
 	int	logged;			/* the log line was written */
 	char	action[160];		/* final answer, for the log line */
 	char	notes[MW_MAX_NOTES];	/* decisions, for the log line */
@@ -207,5 +208,6 @@ int	pipeline_body(struct mw_msg *, const unsigned char *, size_t,
 		      struct mw_reply *);
 int	pipeline_eom(struct mw_msg *, struct mw_reply *);
 void	pipeline_msg_end(struct mw_msg *);
+void	pipeline_use(const struct mw_stage *const *);
 
 #endif

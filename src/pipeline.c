@@ -5,8 +5,14 @@
  *	pipeline_stages[] lists the modules in the order they run. For each
  *	milter event the pipeline calls that hook of every module that has
  *	one, until a module decides (a verdict other than MW_CONTINUE) or
- *	fails. A failure (-1) becomes the configured on_error answer: a
- *	temporary failure, or acceptance of the message as it is.
+ *	fails. A failure (-1) becomes the configured on_error answer:
+ *
+ *	tempfail  451 4.3.0 for the message; the sender retries.
+ *	accept	  the failed module is switched off for the rest of this
+ *		  message (logged), and the others go on: a signing failure
+ *		  leaves the message unsigned, but an archive rule still
+ *		  archives it or tempfails it. Accepting outright would skip
+ *		  the later modules, archiving among them.
  */
 #include "autoconf.h"
 
@@ -27,37 +33,54 @@ const struct mw_stage *const pipeline_stages[MW_STAGE_COUNT] = {
 	[MW_STAGE_ARCHIVE] = &stage_archive,
 };
 
-/* on_error - turn an internal failure into the configured answer */
+/* The table the dispatch uses; unit tests put their own in its place. */
+static const struct mw_stage *const *table = pipeline_stages;
+
+/* pipeline_use - dispatch to another table (tests); NULL: the real one */
+void
+pipeline_use(const struct mw_stage *const *t)
+{
+	table = t ? t : pipeline_stages;
+}
+
+/* on_error - an internal failure of stage i; 1 when dispatch must stop */
 static int
-on_error(struct mw_msg *m, const struct mw_stage *st, struct mw_reply *r)
+on_error(struct mw_msg *m, unsigned i, struct mw_reply *r)
 {
 	m->failed = 1;
-	msg_note(m, "error=%s", st->name);
-	if (m->conf->on_error == MW_ONERR_ACCEPT)
-		reply_set(r, MW_ACCEPT, NULL, NULL, "accepted after internal error");
-	else
-		reply_set(r, MW_TEMPFAIL, "451", "4.3.0",
-			  "Temporary local problem, please try again later");
-	return -1;
+	if (m->conf->on_error == MW_ONERR_ACCEPT) {
+		m->stage_off |= 1u << i;
+		msg_note(m, "error=%s (stage off, on_error=accept)", table[i]->name);
+		r->verdict = MW_CONTINUE;
+		return 0;
+	}
+	msg_note(m, "error=%s", table[i]->name);
+	reply_set(r, MW_TEMPFAIL, "451", "4.3.0",
+		  "Temporary local problem, please try again later");
+	return 1;
 }
 
 /*
  * Each event has the same shape: for every module with that hook, call
- * it; stop at the first failure or decision.
+ * it; stop at the first decision, or at a failure when on_error says so.
  */
 #define PIPELINE_RUN(hook, ...) do { \
 	unsigned i; \
+	int	rc = 0; \
 	r->verdict = MW_CONTINUE; \
 	for (i = 0; i < MW_STAGE_COUNT; i++) { \
-		const struct mw_stage *st = pipeline_stages[i]; \
-		if (st == NULL || st->hook == NULL) \
+		const struct mw_stage *st = table[i]; \
+		if (st == NULL || st->hook == NULL || (m->stage_off & (1u << i))) \
 			continue; \
-		if (st->hook(__VA_ARGS__) < 0) \
-			return on_error(m, st, r); \
+		if (st->hook(__VA_ARGS__) < 0) { \
+			rc = -1; \
+			if (on_error(m, i, r)) \
+				return rc; \
+		} \
 		if (r->verdict != MW_CONTINUE) \
-			return 0; \
+			return rc; \
 	} \
-	return 0; \
+	return rc; \
 } while (0)
 
 /* pipeline_mail - MAIL FROM */
@@ -111,6 +134,6 @@ pipeline_msg_end(struct mw_msg *m)
 	unsigned i;
 
 	for (i = 0; i < MW_STAGE_COUNT; i++)
-		if (pipeline_stages[i] && pipeline_stages[i]->msg_end)
-			pipeline_stages[i]->msg_end(m);
+		if (table[i] && table[i]->msg_end)
+			table[i]->msg_end(m);
 }

@@ -5,9 +5,20 @@
 #	mw_init                      # work dir $W, cleanup trap
 #	mw_need miltertest nsd       # tools; SKIP (77) locally, FAIL (99) in CI
 #	port=$(mw_port)              # a free loopback TCP+UDP port
-#	mw_nsd_start zonedir         # nsd on 127.0.0.1:$MW_DNS_PORT
-#	mw_mailwarden_start conf     # mailwarden -f, pid tracked, log in $W
+#	mw_nsd_start zonedir         # nsd on 127.0.0.1:$MW_DNS_PORT, UDP+TCP,
+#	                             # parent "test." zone (NXDOMAIN elsewhere)
+#	mw_test_psl                  # $MW_PSL: public suffix list + "test"
+#	mw_mailwarden_start conf     # mailwarden -f, pid tracked, log in
+#	                             # $W/mailwarden.log; sets MW_MILTER_PORT
+#	mw_log_wait regex [secs]     # wait for a mailwarden log line
 #	mw_miltertest script.lua     # run a miltertest script
+#	mw_dns_run cmd [args...]     # run a third-party tool (opendkim-testmsg,
+#	                             # dkimverify...) with its libc resolver
+#	                             # pointed at the test's nsd (LD_PRELOAD)
+#	mw_testmsg file              # opendkim-testmsg verify through the nsd
+#
+# Postfix, smtp-sink and swaks: tests/lib/postfix.sh. Independent
+# verifiers (dkimpy, pyspf, authres) against the nsd: tests/lib/verify.py.
 #
 # Every process started here is recorded with its pid and stopped by that
 # pid when the test exits, pass or fail. Nothing is stopped by name.
@@ -116,12 +127,14 @@ mw_wait_port() {
 }
 
 # mw_mailwarden_start CONF [ARGS...] - mailwarden -f in the background.
-# The config's socket must be inet:PORT@127.0.0.1; sets MW_PID.
+# The config's socket must be inet:PORT@127.0.0.1; sets MW_PID, and
+# MW_MILTER_PORT to PORT (mw_postfix_start points Postfix at it).
 mw_mailwarden_start() {
 	local conf=$1
 	shift
 	local port
 	port=$(sed -n 's/^socket *= *"inet:\([0-9]*\)@.*/\1/p' "$conf")
+	[ -n "$port" ] && MW_MILTER_PORT=$port
 	"$MW_BIN" -f -c "$conf" "$@" >>"$W/mailwarden.log" 2>&1 &
 	MW_PID=$!
 	mw_track "$MW_PID"
@@ -150,29 +163,40 @@ mw_miltertest() {
 }
 
 # mw_nsd_start ZONEDIR - start nsd on 127.0.0.1:$MW_DNS_PORT (UDP and TCP)
-# serving every ZONEDIR/<zone>.zone file; add a "test." parent zone
-# unless one is given, so out-of-zone *.test names get NXDOMAIN.
-# With MW_NSD_IPV6=1 it listens on [::1]:$MW_DNS_PORT too. Its control
-# socket ($W/nsd/nsd.ctl) serves mw_nsd_queries.
+# serving every ZONEDIR/<zone>.zone file, plus a "test." parent zone
+# (written under $W, never into ZONEDIR) unless ZONEDIR has one, so that
+# out-of-zone *.test names get NXDOMAIN, not REFUSED. With MW_NSD_IPV6=1
+# it listens on [::1]:$MW_DNS_PORT too. Returns once both UDP and TCP
+# answer. The config is $W/nsd/nsd.conf (tests/sign/nsrun.sh rewrites it).
 mw_nsd_start() {
-	local zd=$1 z name
+	local zd=$1 z
 	MW_DNS_PORT=$(mw_port)
-	mkdir -p "$W/nsd"
+	mkdir -p "$W/nsd" "$W/nsd-parent"
+	mw_nsd_conf >"$W/nsd/nsd.conf"
 	if [ ! -f "$zd/test.zone" ]; then
-		cat >"$zd/test.zone" <<EOF
-\$TTL 300
-@ IN SOA ns.test. hostmaster.test. 1 3600 600 86400 300
-@ IN NS ns.test.
-ns IN A 127.0.0.1
-EOF
+		mw_nsd_parent_zone >"$W/nsd-parent/test.zone"
+		mw_nsd_zone test "$W/nsd-parent/test.zone"
 	fi
-	cat >"$W/nsd/nsd.conf" <<EOF
-server:
-    ip-address: 127.0.0.1@$MW_DNS_PORT
+	for z in "$zd"/*.zone; do
+		[ -f "$z" ] || continue
+		mw_nsd_zone "$(basename "$z" .zone)" "$z"
+	done
+	nsd -d -c "$W/nsd/nsd.conf" >>"$W/nsd.log" 2>&1 &
+	MW_NSD_PID=$!
+	mw_track "$MW_NSD_PID"
+	mw_nsd_wait || mw_fail "nsd did not answer on port $MW_DNS_PORT (UDP and TCP)"
+}
+
+# mw_nsd_conf - the server part of nsd.conf
+mw_nsd_conf() {
+	echo "server:"
+	echo "    ip-address: 127.0.0.1@$MW_DNS_PORT"
+	[ -n "${MW_NSD_IPV6:-}" ] && echo "    ip-address: ::1@$MW_DNS_PORT"
+	cat <<EOF
     port: $MW_DNS_PORT
     username: ""
     chroot: ""
-    zonesdir: "$zd"
+    zonesdir: "$W/nsd"
     database: ""
     zonelistfile: "$W/nsd/zone.list"
     pidfile: "$W/nsd/nsd.pid"
@@ -183,34 +207,78 @@ server:
     reuseport: no
     verbosity: 1
 remote-control:
-    control-enable: yes
-    control-interface: $W/nsd/nsd.ctl
+    control-enable: no
 EOF
-	if [ -n "${MW_NSD_IPV6:-}" ]; then
-		sed -i "s/^    ip-address: 127.0.0.1@$MW_DNS_PORT\$/&\n    ip-address: ::1@$MW_DNS_PORT/" "$W/nsd/nsd.conf"
-	fi
-	for z in "$zd"/*.zone; do
-		name=$(basename "$z" .zone)
-		printf 'zone:\n    name: "%s"\n    zonefile: "%s"\n' "$name" "$z" >>"$W/nsd/nsd.conf"
-		nsd-checkzone "$name" "$z" >/dev/null || mw_fail "zone $name does not load: $(nsd-checkzone "$name" "$z" 2>&1)"
-	done
-	nsd -d -c "$W/nsd/nsd.conf" >>"$W/nsd.log" 2>&1 &
-	MW_NSD_PID=$!
-	mw_track "$MW_NSD_PID"
-	local i
-	for i in $(seq 1 100); do
-		dig +short +time=1 +tries=1 -p "$MW_DNS_PORT" @127.0.0.1 test. SOA >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	mw_fail "nsd did not answer on port $MW_DNS_PORT"
 }
 
-# mw_nsd_queries [COUNTER] - a counter of the running nsd (default: every
-# query it received, UDP and TCP, IPv4 and IPv6; or num.tcp, num.udp6 ...).
-# Read it before and after: the difference is what reached nsd.
-mw_nsd_queries() {
-	local key=${1:-num.queries} out
-	out=$(nsd-control -c "$W/nsd/nsd.conf" stats_noreset 2>&1) ||
-		mw_fail "nsd-control stats: $out"
-	printf '%s\n' "$out" | sed -n "s/^$key=//p"
+# mw_nsd_parent_zone - a bare "test." zone: every other *.test is NXDOMAIN
+mw_nsd_parent_zone() {
+	cat <<EOF
+\$TTL 300
+@ IN SOA ns.test. hostmaster.test. 1 3600 600 86400 300
+@ IN NS ns.test.
+ns IN A 127.0.0.1
+EOF
+}
+
+# mw_nsd_zone NAME FILE - check a zone file and add it to nsd.conf
+mw_nsd_zone() {
+	nsd-checkzone "$1" "$2" >/dev/null ||
+		mw_fail "zone $1 does not load: $(nsd-checkzone "$1" "$2" 2>&1)"
+	printf 'zone:\n    name: "%s"\n    zonefile: "%s"\n' "$1" "$2" >>"$W/nsd/nsd.conf"
+}
+
+# mw_nsd_wait - poll until nsd answers the test. SOA over UDP and over TCP
+mw_nsd_wait() {
+	local i
+	for i in $(seq 1 200); do
+		kill -0 "$MW_NSD_PID" 2>/dev/null || return 1
+		if dig +time=1 +tries=1 -p "$MW_DNS_PORT" @127.0.0.1 test. SOA 2>/dev/null |
+			grep -q 'status: NOERROR' &&
+			dig +tcp +time=1 +tries=1 -p "$MW_DNS_PORT" @127.0.0.1 test. SOA 2>/dev/null |
+			grep -q 'status: NOERROR'; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# mw_test_psl [FILE] - a public suffix list for DMARC tests: Debian's list
+# plus "test" (libopendmarc applies no implicit "*" rule, so without it
+# the organizational domain of a.b.example.test is not found). Writes FILE
+# (default $W/test_psl.dat) and sets MW_PSL to its name.
+mw_test_psl() {
+	local f=${1:-$W/test_psl.dat} src
+	for src in /usr/share/publicsuffix/public_suffix_list.dat \
+		/usr/share/publicsuffix/effective_tld_names.dat; do
+		[ -f "$src" ] && break
+	done
+	[ -f "$src" ] || mw_skip "no public suffix list (install publicsuffix)"
+	{ cat "$src"; printf '\n// mailwarden tests\ntest\n'; } >"$f"
+	MW_PSL=$f
+}
+
+# mw_verify COMMAND ARGS... - tests/lib/verify.py on the test's nsd
+# (dkim, spf, authres, sinkmsg, envelope; see the top of verify.py)
+mw_verify() {
+	/usr/bin/python3 "$MW_SRCDIR/tests/lib/verify.py" --dns-port "${MW_DNS_PORT:-0}" "$@"
+}
+
+# mw_dns_run CMD [ARGS...] - run CMD with its libc resolver (res_ninit,
+# res_init) answering from 127.0.0.1:$MW_DNS_PORT: tests/lib/resolv_shim.so
+# (built by make check) preloaded. For third-party tools only.
+mw_dns_run() {
+	local shim="$MW_BUILDDIR/tests/lib/resolv_shim.so"
+	[ -f "$shim" ] || mw_fail "$shim is not built (make check builds it)"
+	[ -n "${MW_DNS_PORT:-}" ] || mw_fail "mw_dns_run: no nsd (mw_nsd_start first)"
+	TEST_DNS_SERVER="127.0.0.1:$MW_DNS_PORT" LD_PRELOAD="$shim${LD_PRELOAD:+:$LD_PRELOAD}" "$@"
+}
+
+# mw_testmsg FILE - opendkim-testmsg (libopendkim's verifier) on FILE, keys
+# from the test's nsd; smtp-sink envelope lines are dropped first. Exit
+# status: 0 every signature verifies, else opendkim-testmsg's (70: bad).
+mw_testmsg() {
+	mw_verify sinkmsg "$1" >"$1.testmsg" || return 2
+	mw_dns_run opendkim-testmsg <"$1.testmsg"
 }
