@@ -7,6 +7,7 @@
 #	port=$(mw_port)              # a free loopback TCP+UDP port
 #	mw_nsd_start zonedir         # nsd on 127.0.0.1:$MW_DNS_PORT, UDP+TCP,
 #	                             # parent "test." zone (NXDOMAIN elsewhere)
+#	mw_nsd_queries [counter]     # nsd's query counters (nsd-control)
 #	mw_test_psl                  # $MW_PSL: public suffix list + "test"
 #	mw_mailwarden_start conf     # mailwarden -f, pid tracked, log in
 #	                             # $W/mailwarden.log; sets MW_MILTER_PORT
@@ -168,6 +169,7 @@ mw_miltertest() {
 # out-of-zone *.test names get NXDOMAIN, not REFUSED. With MW_NSD_IPV6=1
 # it listens on [::1]:$MW_DNS_PORT too. Returns once both UDP and TCP
 # answer. The config is $W/nsd/nsd.conf (tests/sign/nsrun.sh rewrites it).
+# Its control socket ($W/nsd/nsd.ctl) serves mw_nsd_queries.
 mw_nsd_start() {
 	local zd=$1 z
 	MW_DNS_PORT=$(mw_port)
@@ -207,7 +209,8 @@ mw_nsd_conf() {
     reuseport: no
     verbosity: 1
 remote-control:
-    control-enable: no
+    control-enable: yes
+    control-interface: $W/nsd/nsd.ctl
 EOF
 }
 
@@ -242,6 +245,16 @@ mw_nsd_wait() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# mw_nsd_queries [COUNTER] - a counter of the running nsd (default: every
+# query it received, UDP and TCP, IPv4 and IPv6; or num.tcp, num.udp6 ...).
+# Read it before and after: the difference is what reached nsd.
+mw_nsd_queries() {
+	local key=${1:-num.queries} out
+	out=$(nsd-control -c "$W/nsd/nsd.conf" stats_noreset 2>&1) ||
+		mw_fail "nsd-control stats: $out"
+	printf '%s\n' "$out" | sed -n "s/^$key=//p"
 }
 
 # mw_test_psl [FILE] - a public suffix list for DMARC tests: Debian's list
