@@ -157,6 +157,35 @@ parse_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 	errors_add(cur_errs, cfg->line, text);
 }
 
+/*
+ * section_line - the line that opens a section ("sign \"example.com\" {"),
+ * where an admin looks; libconfuse keeps only the line that closes it.
+ */
+static int
+section_line(cfg_t *sec)
+{
+	const char *title = cfg_title(sec), *p, *q;
+	size_t	nlen = strlen(sec->name);
+	int	line = 1;
+
+	if (title == NULL || cur_buf == NULL)
+		return sec->line;
+	for (p = cur_buf; *p; line++) {
+		q = p + strspn(p, " \t");
+		if (strncmp(q, sec->name, nlen) == 0 && strchr(" \t", q[nlen]) != NULL) {
+			q += nlen + strspn(q + nlen, " \t");
+			q += *q == '"';
+			if (strncmp(q, title, strlen(title)) == 0
+			    && strchr("\" \t{", q[strlen(title)]) != NULL)
+				return line;
+		}
+		if ((p = strchr(p, '\n')) == NULL)
+			break;
+		p++;
+	}
+	return sec->line;
+}
+
 /* conf_error - a stage reports an error in a section */
 void
 conf_error(cfg_t *sec, const char *fmt, ...)
@@ -164,7 +193,7 @@ conf_error(cfg_t *sec, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	errors_vadd(sec ? sec->line : 0, fmt, ap);
+	errors_vadd(sec ? section_line(sec) : 0, fmt, ap);
 	va_end(ap);
 }
 

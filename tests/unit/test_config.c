@@ -156,6 +156,27 @@ test_all_errors(void **state)
 	conf_errors_free(&e);
 }
 
+/* A stage's error in a section points at the line that opens it. */
+static void
+test_section_line(void **state)
+{
+	struct conf_errors e;
+	struct mw_conf *c;
+
+	(void) state;
+	c = load("# rules\n"
+		 "ratelimit \"first\" { rate = 5 }\n"	/* 2 */
+		 "\n"
+		 "ratelimit   second {\n"			/* 4 */
+		 "  key = {rcpt_domain}\n"
+		 "  count = messages\n"
+		 "}\n", &e);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_true(has_error(&e, 4, "ratelimit \"second\""));
+	conf_errors_free(&e);
+}
+
 /* Forms of string values. */
 static void
 test_forms(void **state)
@@ -272,6 +293,7 @@ main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_all_errors),
 		cmocka_unit_test(test_forms),
+		cmocka_unit_test(test_section_line),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_snapshots),
 		cmocka_unit_test(test_shipped),
