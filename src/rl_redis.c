@@ -43,6 +43,7 @@
  */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,28 +293,46 @@ pool_down(struct rl_redis *rs, struct redis_conn *rc, const char *err)
 		redisFree(old[i].c);
 }
 
-/* redis_run - one command; the reply, or NULL with err */
+/* conn_closed - did the server close this connection, or reset it? */
+static int
+conn_closed(const redisContext *c)
+{
+	return c->err == REDIS_ERR_EOF
+	    || (c->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE));
+}
+
+/*
+ * redis_run - one command; the reply, or NULL with err. A connection from
+ * the pool that the server closed (it restarted) is replaced by a new one
+ * once before the server counts as down; not after a timeout, when the
+ * script may have run.
+ */
 static redisReply *
 redis_run(struct rl_redis *rs, int argc, const char **argv, const size_t *len,
 	  char *err, size_t errlen)
 {
 	struct redis_conn rc;
 	redisReply *rep;
+	int	fresh;
 
 	if (pool_get(rs, &rc, err, errlen) < 0)
 		return NULL;
-	if (rc.c == NULL && (rc.c = redis_connect(rs, err, errlen)) == NULL) {
-		pool_down(rs, &rc, err);
-		return NULL;
-	}
-	if ((rep = redisCommandArgv(rc.c, argc, argv, len)) == NULL) {
+	for (fresh = rc.c == NULL;; fresh = 1) {
+		if (rc.c == NULL && (rc.c = redis_connect(rs, err, errlen)) == NULL)
+			break;
+		if ((rep = redisCommandArgv(rc.c, argc, argv, len)) != NULL) {
+			pool_put(rs, &rc);
+			return rep;
+		}
 		snprintf(err, errlen, "redis %s: %s", rs->server,
 			 *rc.c->errstr ? rc.c->errstr : "no answer");
-		pool_down(rs, &rc, err);
-		return NULL;
+		if (fresh || !conn_closed(rc.c))
+			break;			/* a timeout may have run the script */
+		redisFree(rc.c);
+		rc.c = NULL;
 	}
-	pool_put(rs, &rc);
-	return rep;
+	pool_down(rs, &rc, err);
+	return NULL;
 }
 
 /* redis_script - EVALSHA, or EVAL when the server lost the script */
