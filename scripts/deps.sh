@@ -55,6 +55,7 @@ packages=(
 	python3-nacl
 	python3-spf
 	redis-server
+	redis-tools
 	swaks
 )
 if [ "${1:-}" = "--build" ]; then
