@@ -24,12 +24,13 @@
 extern const struct mw_stage stage_archive;
 extern const struct mw_stage stage_inbound;
 extern const struct mw_stage stage_ratelimit;
+extern const struct mw_stage stage_sign;
 
 /* Modules register here; a NULL entry is a feature not built in. */
 const struct mw_stage *const pipeline_stages[MW_STAGE_COUNT] = {
 	[MW_STAGE_RATELIMIT] = &stage_ratelimit,
 	[MW_STAGE_INBOUND] = &stage_inbound,
-	[MW_STAGE_SIGN] = NULL,
+	[MW_STAGE_SIGN] = &stage_sign,
 	[MW_STAGE_ARCHIVE] = &stage_archive,
 };
 
