@@ -6,7 +6,8 @@
 #       alice@DOMAIN (real headers: Received, From, To, Subject, Date,
 #       Message-ID, MIME) to OUT, LF line ends. With KEY (PEM RSA) it is
 #       DKIM-signed d=DOMAIN, as the sending domain's MTA would have signed
-#       it (relaxed/relaxed).
+#       it (relaxed/relaxed). With "unfold" after SELECTOR, the signature
+#       header is written on one line (still valid: relaxed canonicalization).
 #   bench.py sign DNSPORT FILE ALG...
 #       The message in FILE (a smtp-sink dump, or a message as miltergen -o
 #       writes it) must carry a DKIM signature
@@ -34,7 +35,7 @@ def fail(why):
     sys.exit(1)
 
 
-def mkmsg(size, out, domain, key=None, selector=None):
+def mkmsg(size, out, domain, key=None, selector=None, unfold=None):
     date = email.utils.formatdate(time.time(), localtime=False)
     hdrs = [
         "Received: from mail.@D@ (mail.@D@ [192.0.2.25])\n"
@@ -76,7 +77,10 @@ def mkmsg(size, out, domain, key=None, selector=None):
                         include_headers=[b"from", b"to", b"subject", b"date",
                                          b"message-id", b"mime-version",
                                          b"content-type"])
-        msg = sig.replace(b"\r\n", b"\n") + msg
+        sig = sig.replace(b"\r\n", b"\n")
+        if unfold == "unfold":
+            sig = b" ".join(x.strip() for x in sig.split(b"\n") if x.strip()) + b"\n"
+        msg = sig + msg
     open(out, "wb").write(msg)
 
 
@@ -176,7 +180,7 @@ def check_authres(path, authserv, wanted):
 
 def main(argv):
     if len(argv) >= 4 and argv[0] == "mkmsg":
-        mkmsg(int(argv[1]), argv[2], *argv[3:6])
+        mkmsg(int(argv[1]), argv[2], *argv[3:7])
     elif len(argv) >= 3 and argv[0] == "sign":
         check_sign(argv[1], argv[2], argv[3:])
     elif len(argv) >= 3 and argv[0] == "authres":

@@ -2,7 +2,7 @@
 # run.sh - mailwarden's benchmark against the anchors (make bench).
 #
 # usage: bench/run.sh [-n COUNT] [-w WARMUP] [-s SESSIONS] [-l SIZE] [-r REPS]
-#                     [-S SCENARIO,...] [-M] [-R] [-c CONC] [-T] [-k] [-L]
+#                     [-S SCENARIO,...] [-M] [-R] [-c CONC] [-T] [-U] [-k] [-L]
 #
 #   Default (end to end): smtp-source -> a private Postfix -> smtp-sink, one
 #   smtpd per scenario with that scenario's milters. Every scenario runs in
@@ -20,6 +20,8 @@
 #       at once, and sampled over COUNT (default 100000) messages.
 #   -T  milters on TCP sockets instead of unix sockets (shows the delayed-ACK
 #       stall of libmilter's replies, see bench/README).
+#   -U  the inbound message's DKIM-Signature on one line instead of folded
+#       (a diagnostic: a verifier that mishandles folded headers passes).
 #   -S  scenarios (default: all; -L lists them). -k keeps the work dir.
 #
 # Needs root (Postfix, namespaces, cgroups). Results: stdout and
@@ -32,8 +34,8 @@ BENCH_DIR="$MW_SRCDIR/bench"
 PY=/usr/bin/python3
 
 export LC_ALL=C
-COUNT=2000 COUNT_SET= WARMUP=200 SESSIONS=10 SIZE=4096 REPS=3 MODE=postfix CONC= ONLY= KEEP= TCP=
-while getopts "n:w:s:l:r:S:c:MRTkLh" o; do
+COUNT=2000 COUNT_SET= WARMUP=200 SESSIONS=10 SIZE=4096 REPS=3 MODE=postfix CONC= ONLY= KEEP= TCP= UNFOLD=
+while getopts "n:w:s:l:r:S:c:MRTUkLh" o; do
 	case $o in
 	n) COUNT=$OPTARG COUNT_SET=1 ;;
 	w) WARMUP=$OPTARG ;;
@@ -45,6 +47,7 @@ while getopts "n:w:s:l:r:S:c:MRTkLh" o; do
 	M) MODE=milter ;;
 	R) MODE=memory ;;
 	T) TCP=1 ;;
+	U) UNFOLD=unfold ;;
 	k) KEEP=1 ;;
 	L) MODE=list ;;
 	*) sed -n '2,25s/^# \{0,1\}//p' "$0"; exit 2 ;;

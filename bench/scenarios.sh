@@ -465,7 +465,7 @@ report_e2e() {
 	echo
 	echo "mailwarden benchmark, end to end: smtp-source -> Postfix $(postconf -d -h mail_version) -> smtp-sink"
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(machine)"
-	echo "$SIZE-byte message, $SESSIONS sessions, $COUNT messages per run after $WARMUP warm-up and 1 probe, $REPS runs per scenario interleaved; median (min-max); ratios are medians of same-round ratios; CPU from $BENCH_CG_KIND"
+	echo "$SIZE-byte message, $SESSIONS sessions, $COUNT messages per run after $WARMUP warm-up and 1 probe, $REPS runs per scenario interleaved; median (min-max); ratios are medians of same-round ratios; CPU from $BENCH_CG_KIND; milters on $([ -n "$TCP" ] && echo TCP || echo unix) sockets$([ -n "$UNFOLD" ] && echo "; -U: the inbound message's DKIM-Signature unfolded")"
 	echo
 	printf '| %-50s | %-20s | %-7s | %-7s | %-15s | %-9s | %-6s | %-5s | %-11s |\n' scenario \
 		"msgs/s" "/floor" "/ceil" "milter CPU ms" "Postfix ms" "Redis" "DNS" "milter RSS MB"
@@ -503,7 +503,7 @@ bench_setup() {
 	bench_dns_start
 	$PY "$BENCH_DIR/bench.py" mkmsg "$SIZE" "$W/msg.plain" "$BENCH_DOMAIN" ||
 		bench_die "cannot make the message"
-	$PY "$BENCH_DIR/bench.py" mkmsg "$SIZE" "$W/msg.signed" "$BENCH_DOMAIN" "$W/keys/rsa.pem" rsa ||
+	$PY "$BENCH_DIR/bench.py" mkmsg "$SIZE" "$W/msg.signed" "$BENCH_DOMAIN" "$W/keys/rsa.pem" rsa $UNFOLD ||
 		bench_die "cannot sign the inbound message"
 	bench_instances
 	bench_milters_start
@@ -561,7 +561,7 @@ milter_desc() {
 # mode_milter - miltergen straight to each milter (no MTA)
 mode_milter() {
 	local s m out c=${CONC:-10} r
-	echo "mailwarden benchmark, milter protocol: bench/miltergen -> milter, $c sessions, $COUNT messages after $WARMUP warm-up, $SIZE-byte message"
+	echo "mailwarden benchmark, milter protocol: bench/miltergen -> milter, $c sessions, $COUNT messages after $WARMUP warm-up, $SIZE-byte message, $([ -n "$TCP" ] && echo TCP || echo unix) sockets$([ -n "$UNFOLD" ] && echo "; -U: the inbound message's DKIM-Signature unfolded")"
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(machine)"
 	printf '| %-50s | %-8s | %-7s | %-7s | %-13s | %-13s |\n' scenario "msgs/s" "p50 ms" "p99 ms" "milter CPU ms" "milter RSS MB"
 	for s in "${ALL[@]}"; do
