@@ -274,6 +274,10 @@ sig_result(DKIM_SIGINFO *sig, const char **why)
 	dkim_alg_t alg;
 
 	*why = NULL;
+	if (dkim_sig_getbh(sig) == DKIM_SIGBH_MISMATCH) {
+		*why = "body hash mismatch";
+		return VR_FAIL;
+	}
 	if (error != DKIM_SIGERROR_OK && error != DKIM_SIGERROR_UNKNOWN)
 		return sig_error_result(error, why);
 	if ((flags & DKIM_SIGFLAG_PROCESSED) == 0) {
@@ -283,8 +287,8 @@ sig_result(DKIM_SIGINFO *sig, const char **why)
 	if ((flags & DKIM_SIGFLAG_PASSED) == 0)
 		return sig_error_result(DKIM_SIGERROR_BADSIG, why);
 	if (dkim_sig_getbh(sig) != DKIM_SIGBH_MATCH) {
-		*why = "body hash mismatch";
-		return VR_FAIL;
+		*why = "body hash not checked";
+		return VR_NEUTRAL;
 	}
 	if (dkim_sig_getsignalg(sig, &alg) == DKIM_STAT_OK && alg == DKIM_SIGN_RSASHA1) {
 		*why = "rsa-sha1 not accepted";

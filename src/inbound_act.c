@@ -259,7 +259,8 @@ quarantine(struct mw_msg *m, const struct inbound_conf *ic, const struct inbound
 {
 	char	text[400];
 
-	snprintf(text, sizeof(text), "DMARC quarantine policy of %s",
+	snprintf(text, sizeof(text), "DMARC policy %s of %s",
+		 dmarceval_policy_name(st->dm.out[st->action_from].effective),
 		 st->dm.out[st->action_from].from);
 	msg_note(m, "inbound=%s", st->action == INB_ACT_HOLD ? "hold" : "tag");
 	if (st->action == INB_ACT_HOLD)

@@ -284,7 +284,7 @@ spfcheck_new(struct dns_resolver *dns, const char *receiver, char *err, size_t e
 	SPF_server_set_max_dns_mx(s->server, PENDING_MAX);
 	SPF_server_set_max_dns_ptr(s->server, PENDING_MAX);
 	if (SPF_server_set_rec_dom(s->server, receiver) != SPF_E_SUCCESS
-	    || SPF_server_set_explanation(s->server, "SPF check failed", &resp) != SPF_E_SUCCESS) {
+	    || SPF_server_set_explanation(s->server, "SPF%_check%_failed", &resp) != SPF_E_SUCCESS) {
 		snprintf(err, errlen, "SPF: cannot set up the libspf2 server");
 		if (resp)
 			SPF_response_free(resp);
@@ -359,31 +359,65 @@ identity(const char *helo, const char *sender, struct spfcheck_out *out,
 	return 0;
 }
 
-/* query - run libspf2 with this thread's counters */
+/* first_error - the code of the response's first error, or err */
+static SPF_errcode_t
+first_error(SPF_response_t *resp, SPF_errcode_t err)
+{
+	int	i;
+
+	for (i = 0; i < SPF_response_messages(resp); i++)
+		if (SPF_error_errorp(SPF_response_message(resp, i)))
+			return SPF_error_code(SPF_response_message(resp, i));
+	return err;
+}
+
+/*
+ * result_of - the result of an evaluation. libspf2 1.2.10 leaves the
+ * response's result unset when it stops before evaluating the record:
+ * a DNS failure fetching it (temperror), or a record that does not
+ * compile (permerror; its first error says why).
+ */
+static enum spfcheck_result
+result_of(SPF_response_t *resp, SPF_errcode_t err, struct spfcheck_out *out)
+{
+	SPF_result_t r = SPF_response_result(resp);
+
+	if (r == SPF_RESULT_INVALID && err == SPF_E_DNS_ERROR)
+		return SPFR_TEMPERROR;
+	if (r == SPF_RESULT_INVALID || r == SPF_RESULT_PERMERROR) {
+		if (err == SPF_E_SUCCESS)
+			err = SPF_response_errcode(resp);
+		snprintf(out->why, sizeof(out->why), "%s", SPF_strerror(first_error(resp, err)));
+		return SPFR_PERMERROR;
+	}
+	return map_result(r);
+}
+
+/* query - run libspf2 with this thread's counters; -1 out of memory */
 static int
 query(SPF_request_t *req, struct spfcheck_out *out)
 {
 	struct spf_eval *e;
 	SPF_response_t *resp = NULL;
+	SPF_errcode_t err;
 
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return -1;
 	cur_eval = e;
-	SPF_request_query_mailfrom(req, &resp);
+	err = SPF_request_query_mailfrom(req, &resp);
 	cur_eval = NULL;
 	out->terms = e->terms;
 	out->voids = e->voids;
-	if (resp == NULL) {
+	if (resp == NULL || err == SPF_E_NO_MEMORY) {
+		if (resp)
+			SPF_response_free(resp);
 		free(e);
 		return -1;
 	}
-	out->result = map_result(SPF_response_result(resp));
+	out->result = result_of(resp, err, out);
 	if (e->limit) {
 		out->result = SPFR_PERMERROR;
 		snprintf(out->why, sizeof(out->why), "%s", e->limit);
-	} else if (out->result == SPFR_PERMERROR) {
-		snprintf(out->why, sizeof(out->why), "%s",
-			 SPF_strerror(SPF_response_errcode(resp)));
 	}
 	SPF_response_free(resp);
 	free(e);
