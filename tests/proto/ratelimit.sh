@@ -57,13 +57,22 @@ expect() {
 	mw_log_wait "$1" || mw_fail "no log line matching: $1"
 }
 
+# A second daemon may not take over a live control socket: it stops at once.
+port2=$(mw_port)
+sed "s/inet:$port@/inet:$port2@/" "$W/mw.conf" >"$W/second.conf"
+timeout 30 "$MW_BIN" -f -c "$W/second.conf" >"$W/second.out" 2>&1
+rc=$?
+[ $rc -eq 69 ] || mw_fail "a second daemon on the same control socket exited $rc, not 69"
+grep -q "fatal: control_socket $W/ctl.sock: another process serves it" "$W/second.out" ||
+	mw_fail "no reason given: $(cat "$W/second.out")"
+
 run messages
 expect 'QMSG1: .*ratelimit=per-user ok left=2, ratelimit=shadow-ip ok left=0, .*action=accept'
 expect 'QMSG3: .*ratelimit=per-user ok left=0, ratelimit=shadow-ip over retry=[0-9.]*s (log only), .*action=accept'
-expect 'QMSG4: .*ratelimit=per-user over retry=[0-9.]*s, ratelimit=shadow-ip over retry=[0-9.]*s (log only), action=tempfail at MAIL 451 4.7.1'
+expect 'QMSG4: .*ratelimit=per-user over retry=[0-9.]*s, ratelimit=shadow-ip over retry=[0-9.]*s (log only), .*action=tempfail at MAIL 451 4.7.1'
 
 run recipients
-expect 'QRCPT: .*nrcpt=3, sasl=bob, .*ratelimit=rcpt-domain ok left=1 rcpt=<a@example.org>, ratelimit=rcpt-domain over retry=[0-9.]*s rcpt=<c@example.org>, rcpt=<c@example.org> tempfail at RCPT 451 4.7.1, ratelimit recipients refused=1 log-only-over=0, action=accept'
+expect 'QRCPT: .*nrcpt=3, sasl=bob, .*ratelimit=rcpt-domain ok left=1 rcpt=<a@example.org>, ratelimit=rcpt-domain over retry=[0-9.]*s rcpt=<c@example.org>, rcpt=<c@example.org> tempfail at RCPT 451 4.7.1, .*ratelimit recipients refused=1 log-only-over=0, .*action=accept'
 
 run reject
 expect 'QREJ2: .*ratelimit=inbound-sender over retry=[0-9.]*s, .*action=reject at MAIL 550 5.7.1'

@@ -1,6 +1,7 @@
 #!/bin/bash
 # ratelimit_redis.sh - two mailwarden daemons share one real redis-server
-# and enforce one combined limit; a reset through either is seen by both;
+# and enforce one combined limit (a third, through Redis's unix socket,
+# sees the same counts); a reset through either is seen by both;
 # with redis-server killed, one daemon fails open (redis_down_action =
 # accept, noted on the log line) and the other answers 451 4.3.0, and
 # neither crashes; once redis-server is back (empty, its script cache
@@ -13,6 +14,7 @@ rport=$(mw_port)
 mkdir -p "$W/redis"
 redis_start() {
 	redis-server --port "$rport" --bind 127.0.0.1 --dir "$W/redis" --save "" \
+		--unixsocket "$W/redis.sock" --unixsocketperm 700 \
 		--appendonly no --daemonize no >>"$W/redis.log" 2>&1 &
 	REDIS_PID=$!
 	mw_track "$REDIS_PID"
@@ -20,7 +22,7 @@ redis_start() {
 }
 redis_start
 
-# daemon_conf NAME DOWN_ACTION - a config for daemon NAME; prints its socket
+# daemon_conf NAME DOWN_ACTION [SERVER] - a config for daemon NAME; prints its socket
 daemon_conf() {
 	local port
 	port=$(mw_port)
@@ -30,7 +32,7 @@ pid_file = ""
 user = ""
 control_socket = "$W/$1.ctl"
 ratelimit_store = redis
-redis_server = "127.0.0.1:$rport"
+redis_server = "${3:-127.0.0.1:$rport}"
 redis_timeout = 500
 redis_down_action = $2
 ratelimit "fleet" {
@@ -52,6 +54,14 @@ mw_track "$pid_b"
 port_b=${sock_b#inet:}
 port_b=${port_b%@*}
 mw_wait_port "$port_b" 10 || mw_fail "second mailwarden did not listen on $port_b"
+# A third reaches the same Redis through its unix socket.
+sock_c=$(daemon_conf c accept "unix:$W/redis.sock")
+"$MW_BIN" -f -c "$W/c.conf" >>"$W/mailwarden-c.log" 2>&1 &
+pid_c=$!
+mw_track "$pid_c"
+port_c=${sock_c#inet:}
+port_c=${port_c%@*}
+mw_wait_port "$port_c" 10 || mw_fail "third mailwarden did not listen on $port_c"
 
 # send SOCKET USER N PREFIX - N messages; prints accepted=A refused=R
 send() {
@@ -75,9 +85,11 @@ log_b_wait() {
 # One combined limit: 3 through A, then B gets the remaining 2 of 5.
 [ "$(send "$sock_a" carol 3 QA)" = "accepted=3 refused=0" ] || mw_fail "A should accept 3"
 [ "$(send "$sock_b" carol 3 QB)" = "accepted=2 refused=1" ] || mw_fail "B should accept only 2 more"
-log_b_wait 'QB3: .*ratelimit=fleet over retry=[0-9.]*s, action=tempfail at MAIL 451 4.7.1'
+log_b_wait 'QB3: .*ratelimit=fleet over retry=[0-9.]*s, .*action=tempfail at MAIL 451 4.7.1'
 ctl a show fleet carol | grep -q "available=0 used=5" || mw_fail "A: $(ctl a show fleet carol)"
 ctl b show fleet carol | grep -q "available=0 used=5" || mw_fail "B: $(ctl b show fleet carol)"
+ctl c show fleet carol | grep -q "available=0 used=5" || mw_fail "C (unix socket): $(ctl c show fleet carol)"
+[ "$(send "$sock_c" carol 1 QC)" = "accepted=0 refused=1" ] || mw_fail "C should refuse carol too"
 ttl=$(redis-cli -p "$rport" PTTL 'mailwarden:rl:fleet|carol')
 [ "$ttl" -gt 0 ] && [ "$ttl" -le 3600000 ] || mw_fail "key expiry $ttl ms is not when it comes to rest"
 ctl b stats | grep -q "^store=redis server=127.0.0.1:$rport timeout=500ms state=up" || mw_fail "stats: $(ctl b stats)"
@@ -99,10 +111,10 @@ mw_log_wait 'QDOWNA1: .*ratelimit=unavailable (redis 127.0.0.1:[0-9]*: .*), acce
 mw_log_wait 'QDOWNA6: .*ratelimit=unavailable (.*(retrying every second)), accepted' ||
 	mw_fail "A should not retry Redis on every message"
 [ "$(send "$sock_b" carol 1 QDOWNB)" = "accepted=0 refused=1" ] || mw_fail "B should tempfail"
-log_b_wait 'QDOWNB1: .*ratelimit=unavailable (.*), tempfail, action=tempfail at MAIL 451 4.3.0'
+log_b_wait 'QDOWNB1: .*ratelimit=unavailable (.*), tempfail, .*action=tempfail at MAIL 451 4.3.0'
 ctl a show fleet carol 2>"$W/ctl.err" && mw_fail "show must fail while Redis is down"
 grep -q "redis 127.0.0.1:$rport" "$W/ctl.err" || mw_fail "show error: $(cat "$W/ctl.err")"
-kill -0 "$pid_a" && kill -0 "$pid_b" || mw_fail "a daemon died while Redis was down"
+kill -0 "$pid_a" && kill -0 "$pid_b" && kill -0 "$pid_c" || mw_fail "a daemon died while Redis was down"
 
 # Redis is back (empty): within the one-second back-off both enforce again.
 redis_start
@@ -121,8 +133,8 @@ mw_log_wait 'QBACKA4: .*ratelimit=fleet ok left=1' || mw_fail "A does not count 
 { kill -KILL "$REDIS_PID" && wait "$REDIS_PID"; } 2>/dev/null
 redis_start
 [ "$(send "$sock_a" erin 1 QRESTART)" = "accepted=1 refused=0" ] || mw_fail "after a restart"
-mw_log_wait 'QRESTART1: .*ratelimit=fleet ok left=4, action=accept' ||
+mw_log_wait 'QRESTART1: .*ratelimit=fleet ok left=4, .*action=accept' ||
 	mw_fail "a stale pooled connection should be replaced, not reported"
 
-kill -TERM "$pid_a" "$pid_b"		# stop both at once: libmilter takes seconds
+kill -TERM "$pid_a" "$pid_b" "$pid_c"	# all at once: libmilter takes seconds to stop
 echo "PASS: ratelimit with a shared Redis"
