@@ -9,7 +9,8 @@
 --
 -- The case file (CASE, "KEY=value" lines) gives CLIENT_ADDR, CLIENT_NAME,
 -- HELO, MAILFROM, RCPT, QID, MSG (raw message, CRLF), SMTP (expected
--- reply), QUARANTINE (expected reason).
+-- reply), QUARANTINE (expected reason); MW_CASE_<KEY> in the environment
+-- overrides the file.
 dofile(os.getenv("MW_SRCDIR") .. "/tests/proto/lib.lua")
 
 local HEADERS = {"Authentication-Results", "Received-SPF", "X-Mailwarden-Quarantine"}
@@ -19,6 +20,9 @@ local function read_case(path)
 	for line in io.lines(path) do
 		local k, v = line:match("^([%w_]+)=(.*)$")
 		if k then t[k] = v end
+	end
+	for _, k in ipairs({"CLIENT_ADDR", "HELO", "MAILFROM", "QID", "SMTP", "QUARANTINE"}) do
+		t[k] = os.getenv("MW_CASE_" .. k) or t[k]
 	end
 	return t
 end
