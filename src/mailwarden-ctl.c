@@ -15,6 +15,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,7 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		usage();
+	signal(SIGPIPE, SIG_IGN);		/* a closed socket is an error, not death */
 	fd = ctl_connect(path);
 	ctl_send(fd, argc - optind, argv + optind);
 	ans = ctl_receive(fd);

@@ -677,6 +677,15 @@ batch_answer(const struct rl_conf *rc, struct mw_msg *m, const char *rcpt,
 	return 0;
 }
 
+/* store_decide - ask the snapshot's store; 0, -1 Redis unreachable, -2 no memory */
+static int
+store_decide(const struct rl_conf *rc, struct batch *b, char *err, size_t errlen)
+{
+	if (rc->rds)
+		return rl_redis_decide(rc->rds, b->req, b->n, err, errlen) < 0 ? -1 : 0;
+	return rl_mem_decide(rc->mem, b->req, b->n, clock_now_us(), rc->max_keys) < 0 ? -2 : 0;
+}
+
 /* decide - one message (rcpt NULL) or one recipient against every rule */
 static int
 decide(struct mw_msg *m, const char *rcpt, struct mw_reply *r)
@@ -694,15 +703,18 @@ decide(struct mw_msg *m, const char *rcpt, struct mw_reply *r)
 	if (batch_collect(rc, m, rcpt, &b) < 0) {
 		msg_note(m, "ratelimit=error (out of memory)");
 		rv = -1;
-	} else if (b.n == 0) {
-		rv = 0;
-	} else if (rc->rds && rl_redis_decide(rc->rds, b.req, b.n, err, sizeof(err)) < 0) {
-		rv = store_down(rc, m, rcpt, err, r);
-	} else if (rc->mem && rl_mem_decide(rc->mem, b.req, b.n, clock_now_us(), rc->max_keys) < 0) {
-		msg_note(m, "ratelimit=error (store out of memory)");
-		rv = -1;
-	} else {
-		rv = batch_answer(rc, m, rcpt, &b, r);
+	} else if (b.n > 0) {
+		switch (store_decide(rc, &b, err, sizeof(err))) {
+		case 0:
+			rv = batch_answer(rc, m, rcpt, &b, r);
+			break;
+		case -1:
+			rv = store_down(rc, m, rcpt, err, r);
+			break;
+		default:
+			msg_note(m, "ratelimit=error (store out of memory)");
+			rv = -1;
+		}
 	}
 	free(b.buf);
 	return rv;
