@@ -262,6 +262,13 @@ sign_headers(struct mw_msg *m, struct sign_msg *s)
 	int	rc;
 
 	for (h = m->hdrs; h; h = h->next) {
+		/*
+		 * Existing signatures are never signed (sign_conf.c refuses the
+		 * name), and libopendkim would refuse the whole message for a
+		 * malformed one it parses: they are not given to it.
+		 */
+		if (strcasecmp(h->name, SIGN_HEADER) == 0)
+			continue;
 		if (sign_line(s, h, m->conn->leadspc, &len) < 0) {
 			msg_note(m, "dkim-sign=error (out of memory)");
 			return -1;

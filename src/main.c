@@ -34,6 +34,7 @@
 #include "mailwarden.h"
 #include "config.h"
 #include "ctl.h"
+#include "keycheck.h"
 #include "log.h"
 #include "milter.h"
 
@@ -108,10 +109,12 @@ reload_thread(void *arg)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mailwarden [-fnVO] [-c config_file]\n"
+	fprintf(stderr, "usage: mailwarden [-fnKVO] [-c config_file]\n"
 		"  -c FILE  configuration file (default %s)\n"
 		"  -n       check the configuration and exit (0: valid, 78: errors)\n"
 		"  -f       stay in the foreground and log to stderr\n"
+		"  -K       check every signing key against its DNS record and exit\n"
+		"           (0: all match, 1: some do not, 2: no keys)\n"
 		"  -O       print the option reference of mailwarden.conf(5)\n"
 		"  -V       print the version\n", DEF_CONFIG);
 	exit(EX_USAGE);
@@ -241,7 +244,7 @@ main(int argc, char **argv)
 	pthread_t tid;
 	sigset_t set;
 
-	while ((ch = getopt(argc, argv, "c:fnVOh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fnKVOh")) != -1) {
 		switch (ch) {
 		case 'c':
 			config_path = optarg;
@@ -251,6 +254,9 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			check_only = 1;
+			break;
+		case 'K':
+			check_only = 2;
 			break;
 		case 'V':
 			printf("mailwarden %s\n", PACKAGE_VERSION);
@@ -266,6 +272,11 @@ main(int argc, char **argv)
 		usage();
 
 	conf = load_or_die(config_path);
+	if (check_only == 2) {
+		rc = keycheck_run(conf, stdout);
+		conf_release(conf);
+		return rc;
+	}
 	if (check_only) {
 		printf("mailwarden: %s: configuration OK\n", config_path);
 		conf_release(conf);

@@ -161,9 +161,9 @@ sign_list(cfg_t *cfg, const char *opt, int add_from)
 	for (i = 0; i < n; i++) {
 		const char *h = cfg_getnstr(cfg, opt, i);
 
-		if (!sign_hdr_ok(h)) {
-			conf_error_opt(opt, "\"%s\": only letters, digits, '-' and '_' in "
-				       "header names that are signed", h);
+		if (!sign_hdr_ok(h) || strcasecmp(h, "DKIM-Signature") == 0) {
+			conf_error_opt(opt, "\"%s\": a signed header name has only letters, "
+				       "digits, '-' and '_', and is not DKIM-Signature", h);
 			free(v);
 			return NULL;
 		}
