@@ -14,7 +14,6 @@
 . "$MW_SRCDIR/tests/lib/postfix.sh"
 mw_init
 mw_postfix_need
-mw_need miltertest
 
 MW_MILTER_PORT=$(mw_port)
 cat >"$W/mw.conf" <<EOF2
