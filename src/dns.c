@@ -25,8 +25,28 @@
  *	buffer, is DNS_PERMFAIL.
  *
  * DESIGN: OWN RESOLVER OR LIBUNBOUND
- *	To be measured (cache hit and miss against the local nsd, this
- *	resolver against libunbound); the figures and the decision go here.
+ *	Measured with tests/dns/dnsbench.c on the shared build machine
+ *	(Debian 12, 2 cores, load average 8 from other builds, glibc 2.36,
+ *	libunbound 1.17.1 forwarding to nsd 4.6.1 on 127.0.0.1 with
+ *	do-not-query-localhost: no; one thread; median of 5 runs; a hit is a
+ *	TXT answer among 1000 cached names, a miss a TXT lookup of a new
+ *	name answered by nsd):
+ *
+ *	                              hit          miss
+ *	  this resolver               0.15 us      31 us
+ *	  ub_resolve() (sync)         1476 us      838 us   (hit 596-2169 us)
+ *	  ub_resolve_async+ub_wait    36 us        34 us
+ *
+ *	Decision: our own. A hit costs about 250 times less than libunbound's
+ *	best mode (its synchronous call builds a worker per lookup, which
+ *	costs more than a round trip to nsd); a miss costs the same. The
+ *	synchronous call cannot be bounded by a deadline at all, so the
+ *	per-message budget would need the asynchronous mode, a background
+ *	thread and ub_cancel() on every expiry. What libunbound would add
+ *	(DNSSEC validation, server RTT tracking, EDNS0, in-flight query
+ *	merging) is not used by SPF, DKIM or DMARC here. Known limits of ours:
+ *	no EDNS0 (replies over 512 bytes go over TCP, as with glibc), two
+ *	threads missing the same name both ask, servers are tried in order.
  */
 #include "autoconf.h"
 

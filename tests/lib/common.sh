@@ -208,6 +208,7 @@ mw_nsd_conf() {
     server-count: 1
     reuseport: no
     verbosity: 1
+    rrl-ratelimit: 0
 remote-control:
     control-enable: yes
     control-interface: $W/nsd/nsd.ctl
