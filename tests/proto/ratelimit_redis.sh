@@ -94,6 +94,19 @@ ttl=$(redis-cli -p "$rport" PTTL 'mailwarden:rl:fleet|carol')
 [ "$ttl" -gt 0 ] && [ "$ttl" -le 3600000 ] || mw_fail "key expiry $ttl ms is not when it comes to rest"
 ctl b stats | grep -q "^store=redis server=127.0.0.1:$rport timeout=500ms state=up" || mw_fail "stats: $(ctl b stats)"
 
+# Both daemons at once, 8 messages each for one user: exactly 5 pass.
+send "$sock_a" frank 8 QCA >"$W/conc.a" &
+ca=$!
+send "$sock_b" frank 8 QCB >"$W/conc.b" &
+cb=$!
+mw_track "$ca"
+mw_track "$cb"
+wait "$ca" && wait "$cb" || mw_fail "concurrent senders failed"
+na=$(sed -n 's/^accepted=\([0-9]*\) .*/\1/p' "$W/conc.a")
+nb=$(sed -n 's/^accepted=\([0-9]*\) .*/\1/p' "$W/conc.b")
+total=$((na + nb))
+[ "$total" -eq 5 ] || mw_fail "concurrent: $total accepted, not 5 ($(cat "$W/conc.a" "$W/conc.b"))"
+
 # A reset through B lifts the limit for A as well.
 ctl b reset fleet carol | grep -q "it had used 5 of 5" || mw_fail "reset through B"
 ctl a show fleet carol | grep -q "available=5 used=0" || mw_fail "A does not see the reset"
