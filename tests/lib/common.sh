@@ -11,12 +11,15 @@
 #	mw_test_psl                  # $MW_PSL: public suffix list + "test"
 #	mw_mailwarden_start conf     # mailwarden -f, pid tracked, log in
 #	                             # $W/mailwarden.log; sets MW_MILTER_PORT
+#	mw_mailwarden_stop           # TERM it (and wake libmilter: fast)
 #	mw_log_wait regex [secs]     # wait for a mailwarden log line
 #	mw_miltertest script.lua     # run a miltertest script
 #	mw_dns_run cmd [args...]     # run a third-party tool (opendkim-testmsg,
 #	                             # dkimverify...) with its libc resolver
 #	                             # pointed at the test's nsd (LD_PRELOAD)
 #	mw_testmsg file              # opendkim-testmsg verify through the nsd
+#	mw_dns_silent_start          # a DNS server that never answers, on
+#	                             # $MW_SILENT_DNS_PORT; mw_dns_silent_wait
 #
 # Postfix, smtp-sink and swaks: tests/lib/postfix.sh. Independent
 # verifiers (dkimpy, pyspf, authres) against the nsd: tests/lib/verify.py.
@@ -54,29 +57,39 @@ mw_need() {
 	done
 }
 
-# mw_track - remember a pid to stop at exit
+# mw_track PID [PORT] - remember a pid to stop at exit; PORT: see mw_stop_pid
 mw_track() {
-	MW_PIDS+=("$1")
+	MW_PIDS+=("$1${2:+:$2}")
 }
 
-# mw_stop_pid - TERM, wait up to 8 s, then KILL; only that pid
+# mw_stop_pid PID [PORT] - TERM, wait up to 8 s, then KILL; only that pid.
+# A libmilter daemon notices TERM only when its listener wakes (every 5 s):
+# with PORT (its inet port on 127.0.0.1) a connection wakes it at once.
 mw_stop_pid() {
-	local pid=$1 i
+	local pid=$1 port=${2:-} i
 	kill -0 "$pid" 2>/dev/null || return 0
 	kill -TERM "$pid" 2>/dev/null
 	for i in $(seq 1 80); do
 		kill -0 "$pid" 2>/dev/null || return 0
+		if [ -n "$port" ] && [ $((i % 5)) = 1 ]; then
+			(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
+		fi
 		sleep 0.1
 	done
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null || true
 }
 
+# mw_pid_port ENTRY - the port of a "pid:port" MW_PIDS entry, or nothing
+mw_pid_port() {
+	case "$1" in *:*) echo "${1#*:}" ;; esac
+}
+
 # mw_cleanup - stop everything this test started, newest first
 mw_cleanup() {
 	local rc=$? i
 	for ((i = ${#MW_PIDS[@]} - 1; i >= 0; i--)); do
-		mw_stop_pid "${MW_PIDS[i]}"
+		mw_stop_pid "${MW_PIDS[i]%%:*}" "$(mw_pid_port "${MW_PIDS[i]}")"
 	done
 	for f in "${MW_CLEANUP_HOOKS[@]}"; do "$f" || true; done
 	if [ $rc -ne 0 ] && [ -n "${W:-}" ]; then
@@ -138,10 +151,15 @@ mw_mailwarden_start() {
 	[ -n "$port" ] && MW_MILTER_PORT=$port
 	"$MW_BIN" -f -c "$conf" "$@" >>"$W/mailwarden.log" 2>&1 &
 	MW_PID=$!
-	mw_track "$MW_PID"
+	mw_track "$MW_PID" "$port"
 	if [ -n "$port" ]; then
 		mw_wait_port "$port" 10 || mw_fail "mailwarden did not listen on $port"
 	fi
+}
+
+# mw_mailwarden_stop - stop the mailwarden of mw_mailwarden_start now
+mw_mailwarden_stop() {
+	mw_stop_pid "$MW_PID" "${MW_MILTER_PORT:-}"
 }
 
 # mw_log_wait PATTERN [SECONDS] - wait until mailwarden.log has a line
@@ -295,4 +313,30 @@ mw_dns_run() {
 mw_testmsg() {
 	mw_verify sinkmsg "$1" >"$1.testmsg" || return 2
 	mw_dns_run opendkim-testmsg <"$1.testmsg"
+}
+
+# mw_dns_silent_start - a DNS server on 127.0.0.1:$MW_SILENT_DNS_PORT that
+# never answers (UDP or TCP): every query it hears becomes a line
+# "udp|tcp NAME" in $MW_SILENT_DNS_LOG. For timeouts, budgets, and to
+# catch a resolver mid-lookup (mw_dns_silent_wait).
+mw_dns_silent_start() {
+	MW_SILENT_DNS_PORT=$(mw_port)
+	MW_SILENT_DNS_LOG="$W/silent-dns.queries"
+	: >"$MW_SILENT_DNS_LOG"
+	/usr/bin/python3 "$MW_SRCDIR/tests/lib/silent_dns.py" "$MW_SILENT_DNS_PORT" \
+		"$MW_SILENT_DNS_LOG" >>"$W/silent-dns.log" 2>&1 &
+	MW_SILENT_DNS_PID=$!
+	mw_track "$MW_SILENT_DNS_PID"
+	mw_wait_port "$MW_SILENT_DNS_PORT" 10 || mw_fail "the silent DNS server did not start"
+}
+
+# mw_dns_silent_wait [REGEX] [SECONDS] - wait until it has heard a query
+# whose "udp|tcp NAME" line matches REGEX (grep -E; default: any query)
+mw_dns_silent_wait() {
+	local re=${1:-.} t=${2:-20} i
+	for i in $(seq 1 $((t * 20))); do
+		grep -Eq -- "$re" "$MW_SILENT_DNS_LOG" && return 0
+		sleep 0.05
+	done
+	return 1
 }

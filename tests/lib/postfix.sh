@@ -49,8 +49,15 @@
 #		  --xclient-name host.example (default "client.example.test"
 #		                               when --xclient-addr is given)
 #		  --xclient-login alice       (SASL login: {auth_authen})
+#		  --upstream                  (send to the upstream hop below)
 #		Returns swaks' status (0: message accepted with 250). The queue
 #		ID Postfix gave is in $MW_SENT_QID when the message was accepted.
+#		The upstream hop, 127.0.0.1:$MW_UPSTREAM_PORT, is an smtpd of
+#		the same Postfix without milter ("upstream.example.test") that
+#		queues the message and relays it to $MW_SMTP_PORT: a sending MTA
+#		whose queue keeps what mailwarden tempfails and retries it (every
+#		1-2 s; mw_postfix_flush: now). Its queue ID is $MW_SENT_QID; the
+#		milter sees the second hop's queue ID (mw_sink_qid).
 #	mw_send_expect CODE [SWAKS_OPTION...]
 #		Like mw_send, but the transaction must be answered with SMTP
 #		CODE (e.g. 451, 550, 250) at whatever stage; fails the test
@@ -167,6 +174,12 @@ discard   unix  -       -       n       -       -       discard
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+127.0.0.1:$MW_UPSTREAM_PORT inet n - n - - smtpd
+  -o myhostname=upstream.example.test
+  -o smtpd_milters=
+  -o content_filter=hop:[127.0.0.1]:$MW_SMTP_PORT
+hop       unix  -       -       n       -       -       smtp
+  -o myhostname=upstream.example.test
 EOF
 }
 
@@ -180,6 +193,7 @@ mw_postfix_start() {
 	MW_PF_QUEUE="$MW_PF_DIR/queue"
 	MW_PF_LOG="$W/postfix.log"
 	MW_SMTP_PORT=$(mw_port)
+	MW_UPSTREAM_PORT=$(mw_port)
 	mkdir -p "$MW_PF_CONF" "$MW_PF_QUEUE" "$MW_PF_DIR/data"
 	chown postfix "$MW_PF_DIR/data"
 	mw_postfix_write_main "$@"
@@ -195,6 +209,7 @@ mw_postfix_start() {
 	fi
 	MW_PF_MASTER_PID=$(tr -d ' ' <"$MW_PF_QUEUE/pid/master.pid")
 	mw_wait_port "$MW_SMTP_PORT" 10 || mw_fail "Postfix smtpd did not listen on $MW_SMTP_PORT"
+	mw_wait_port "$MW_UPSTREAM_PORT" 10 || mw_fail "Postfix smtpd did not listen on $MW_UPSTREAM_PORT"
 }
 
 # mw_postfix_stop - stop the master (and so its children) by pid
@@ -213,17 +228,20 @@ mw_postfix_stop() {
 
 # mw_send_args - swaks arguments: the caller's, plus defaults it did not give
 mw_send_args() {
-	local a has_from= has_to= has_helo= has_xaddr= has_xname=
+	local a has_from= has_to= has_helo= has_xaddr= has_xname= port=$MW_SMTP_PORT
+	MW_SEND_ARGS=()
 	for a in "$@"; do
 		case "$a" in
+		--upstream) port=$MW_UPSTREAM_PORT; continue ;;
 		--from | -f) has_from=1 ;;
 		--to | -t) has_to=1 ;;
 		--helo | --ehlo | -h) has_helo=1 ;;
 		--xclient-addr) has_xaddr=1 ;;
 		--xclient-name) has_xname=1 ;;
 		esac
+		MW_SEND_ARGS+=("$a")
 	done
-	MW_SEND_ARGS=(--server "127.0.0.1:$MW_SMTP_PORT" --timeout 90 "$@")
+	MW_SEND_ARGS=(--server "127.0.0.1:$port" --timeout 90 "${MW_SEND_ARGS[@]}")
 	[ -n "$has_from" ] || MW_SEND_ARGS+=(--from alice@example.test)
 	[ -n "$has_to" ] || MW_SEND_ARGS+=(--to bob@example.org)
 	[ -n "$has_helo" ] || MW_SEND_ARGS+=(--helo client.example.test)
@@ -319,7 +337,7 @@ mw_postfix_log_wait() {
 
 # mw_sink_qid FILE - queue ID the private Postfix gave the message in FILE
 mw_sink_qid() {
-	awk '/^[ \t]+by mx\.example\.test \(Postfix/ { p = 3 }
+	awk '/^(Received:)?[ \t]+by mx\.example\.test \(Postfix/ { p = 3 }
 	     p > 0 { for (i = 1; i < NF; i++) if ($i == "id") { sub(/[;].*/, "", $(i + 1)); print $(i + 1); exit }
 		     p-- }' "$1"
 }
