@@ -19,6 +19,17 @@
  *	stage sets the thread's current budget (dns_budget_set()) before it
  *	calls a library; once the budget is spent every further lookup fails
  *	at once as a temporary error.
+ *
+ *	Use from a stage:
+ *	    at MAIL FROM:  dns_budget_start(&st->budget, m->conf->dns_budget);
+ *	    around every library call, in every callback (libmilter may run
+ *	    the callbacks of one message on different threads, and the
+ *	    current budget is per thread):
+ *	        dns_budget_set(&st->budget);
+ *	        ... SPF_request_query_mailfrom(), dkim_eom(), dns_txt() ...
+ *	        dns_budget_set(NULL);
+ *	    st->budget.spent then says the message ran out of DNS time, and
+ *	    .queries/.hits how many lookups it made and how many were cached.
  */
 #ifndef MW_DNS_H
 #define MW_DNS_H

@@ -14,7 +14,14 @@
  *	void-lookup limit and temperror depend on (RFC 7208 4.4, 4.6.4):
  *	NXDOMAIN is HOST_NOT_FOUND, an answer without records of the type
  *	is NO_DATA, a timeout, server failure, spent budget or malformed
- *	reply is TRY_AGAIN, and a name that cannot be queried NO_RECOVERY.
+ *	reply is TRY_AGAIN, and a name that cannot be queried (a label over
+ *	63 bytes, a name over 253) is HOST_NOT_FOUND, so that SPF says
+ *	"none" for it (RFC 7208 4.3) rather than libspf2's permerror.
+ *
+ *	libspf2 asks for the obsolete SPF record type (99) before TXT. RFC
+ *	7208 3.1 ended its use, so the layer answers it NO_DATA at once,
+ *	without a query; libspf2 then asks for TXT, and a message costs one
+ *	round trip per SPF record, not two.
  *
  *	The layer holds no state but the resolver pointer; libspf2 may call
  *	it from every thread at once. get_spf, get_exp and add_cache are
@@ -144,9 +151,8 @@ herrno_of(enum dns_status st)
 {
 	switch (st) {
 	case DNS_NXDOMAIN:
-		return HOST_NOT_FOUND;
 	case DNS_PERMFAIL:
-		return NO_RECOVERY;
+		return HOST_NOT_FOUND;
 	default:
 		return TRY_AGAIN;
 	}
@@ -163,6 +169,8 @@ spf_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type,
 	SPF_dns_rr_t *spfrr;
 
 	(void) should_cache;
+	if (type == ns_t_spf)
+		return SPF_dns_rr_new_init(srv, domain, type, 0, NO_DATA);
 	if ((ans = malloc(alen)) != NULL)
 		st = dns_query(srv->hook, domain, (int) type, ans, &alen);
 	if (st != DNS_OK) {

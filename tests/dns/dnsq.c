@@ -58,7 +58,7 @@ type_of(const char *name)
 	}	t[] = {
 		{"A", ns_t_a}, {"AAAA", ns_t_aaaa}, {"MX", ns_t_mx},
 		{"PTR", ns_t_ptr}, {"TXT", ns_t_txt}, {"SOA", ns_t_soa},
-		{"NS", ns_t_ns}, {"CNAME", ns_t_cname},
+		{"NS", ns_t_ns}, {"CNAME", ns_t_cname}, {"SPF", ns_t_spf},
 	};
 	size_t	i;
 

@@ -103,6 +103,13 @@ want '^TXT nx.example.test HOST_NOT_FOUND n=0 '
 want '^TXT host.example.test NO_DATA n=0 '
 want '^TXT example.org TRY_AGAIN n=0 '
 want '^A alias.example.test SUCCESS n=2 .* 192.0.2.1 192.0.2.2$'
+# The obsolete SPF type is NO_DATA without a query (libspf2 then asks TXT);
+# a name no query can hold is HOST_NOT_FOUND (RFC 7208 4.3: "none").
+long=$(printf 'a%.0s' $(seq 1 64)).example.test
+delta num.queries q -s "$S" -m spf SPF example.test TXT "$long"
+want '^SPF example.test NO_DATA n=0 '
+want "^TXT $long HOST_NOT_FOUND n=0 "
+[ "$D" -eq 0 ] || mw_fail "the SPF type or an invalid name sent $D queries to nsd"
 
 # --- a 4096-bit key: truncated over UDP, asked again over TCP ---
 delta num.tcp q -s "$S" -c 0 TXT sel4k._domainkey.example.test
