@@ -34,7 +34,7 @@ BENCH_DIR="$MW_SRCDIR/bench"
 PY=/usr/bin/python3
 
 export LC_ALL=C
-COUNT=2000 COUNT_SET= WARMUP=200 SESSIONS=10 SIZE=4096 REPS=3 MODE=postfix CONC= ONLY= KEEP= TCP= UNFOLD=
+COUNT=1000 COUNT_SET= WARMUP=100 SESSIONS=10 SIZE=4096 REPS=3 MODE=postfix CONC= ONLY= KEEP= TCP= UNFOLD=
 while getopts "n:w:s:l:r:S:c:MRTUkLh" o; do
 	case $o in
 	n) COUNT=$OPTARG COUNT_SET=1 ;;
@@ -58,8 +58,11 @@ done
 # DESC: what it measures; MILTERS: milter instances, in Postfix order;
 # MSG: plain (outbound) or signed (inbound, DKIM-signed by example.net);
 # CHECK: the probe check; NEED: mailwarden stages that must be built.
+# BCC: the archive copy must reach its own sink; JOURNAL: the journal grows.
+# EXTRA scenarios run only when named with -S: they split "all" into parts.
 ALL=(pf null mw-rsa mw-ed mw-both mw-in mw-all-mem mw-all-redis od-rsa od-ed od-dmarc)
-declare -A DESC MILTERS MSG CHECK NEED
+EXTRA=(mw-in-rl mw-in-bcc mw-in-journal)
+declare -A DESC MILTERS MSG CHECK NEED BCC JOURNAL
 DESC[pf]="Postfix alone (ceiling)"
 DESC[null]="Postfix + nullmilter (floor)"
 DESC[mw-rsa]="mailwarden signing RSA-2048"
@@ -71,24 +74,33 @@ DESC[mw-all-redis]="mailwarden all: inbound+limits(Redis)+BCC+journal"
 DESC[od-rsa]="opendkim signing RSA-2048"
 DESC[od-ed]="opendkim signing Ed25519"
 DESC[od-dmarc]="opendkim verify + opendmarc (SPF+DMARC)"
+DESC[mw-in-rl]="mailwarden inbound + limits(memory)"
+DESC[mw-in-bcc]="mailwarden inbound + archive BCC (no journal)"
+DESC[mw-in-journal]="mailwarden inbound + journal (no BCC)"
 MILTERS=([pf]="" [null]=null [mw-rsa]=mw-rsa [mw-ed]=mw-ed [mw-both]=mw-both [mw-in]=mw-in
 	[mw-all-mem]=mw-all-mem [mw-all-redis]=mw-all-redis [od-rsa]=od-rsa [od-ed]=od-ed
-	[od-dmarc]="od-verify odmarc")
-for s in "${ALL[@]}"; do MSG[$s]=plain NEED[$s]= ; done
-MSG[mw-in]=signed MSG[mw-all-mem]=signed MSG[mw-all-redis]=signed MSG[od-dmarc]=signed
+	[od-dmarc]="od-verify odmarc" [mw-in-rl]=mw-in-rl [mw-in-bcc]=mw-in-bcc
+	[mw-in-journal]=mw-in-journal)
+for s in "${ALL[@]}" "${EXTRA[@]}"; do MSG[$s]=plain NEED[$s]= BCC[$s]= JOURNAL[$s]= ; done
+for s in mw-in mw-all-mem mw-all-redis od-dmarc "${EXTRA[@]}"; do MSG[$s]=signed; done
+BCC[mw-all-mem]=1 BCC[mw-all-redis]=1 BCC[mw-in-bcc]=1
+JOURNAL[mw-all-mem]=1 JOURNAL[mw-all-redis]=1 JOURNAL[mw-in-journal]=1
 AUTHRES="authres mx.example.test spf=pass dkim=pass dmarc=pass"
 CHECK=([pf]=plain [null]=plain [mw-rsa]="sign rsa-sha256" [mw-ed]="sign ed25519-sha256"
 	[mw-both]="sign rsa-sha256 ed25519-sha256" [mw-in]="$AUTHRES"
 	[mw-all-mem]="$AUTHRES" [mw-all-redis]="$AUTHRES"
-	[od-rsa]="sign rsa-sha256" [od-ed]="sign ed25519-sha256" [od-dmarc]="$AUTHRES")
+	[od-rsa]="sign rsa-sha256" [od-ed]="sign ed25519-sha256" [od-dmarc]="$AUTHRES"
+	[mw-in-rl]="$AUTHRES" [mw-in-bcc]="$AUTHRES" [mw-in-journal]="$AUTHRES")
 NEED[mw-rsa]=SIGN NEED[mw-ed]=SIGN NEED[mw-both]=SIGN NEED[mw-in]=INBOUND
 NEED[mw-all-mem]="INBOUND RATELIMIT ARCHIVE" NEED[mw-all-redis]="INBOUND RATELIMIT ARCHIVE"
+NEED[mw-in-rl]="INBOUND RATELIMIT" NEED[mw-in-bcc]="INBOUND ARCHIVE" NEED[mw-in-journal]="INBOUND ARCHIVE"
 # Words for "not built" lines.
 declare -A STAGE_WORD=([SIGN]=signing [INBOUND]="inbound checks" [RATELIMIT]="rate limiting"
 	[ARCHIVE]=archiving)
 
 if [ "$MODE" = list ]; then
 	for s in "${ALL[@]}"; do printf '%-13s %s\n' "$s" "${DESC[$s]}"; done
+	for s in "${EXTRA[@]}"; do printf '%-13s %s (only with -S)\n' "$s" "${DESC[$s]}"; done
 	exit 0
 fi
 

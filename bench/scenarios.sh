@@ -116,10 +116,18 @@ mw_conf_body() {
 	mw-in)
 		echo 'internal_hosts = {127.0.0.0/8}'
 		;;
-	mw-all-mem | mw-all-redis)
+	mw-all-mem | mw-all-redis | mw-in-rl | mw-in-bcc | mw-in-journal)
 		echo 'internal_hosts = {127.0.0.0/8}'
 		[ "$1" = mw-all-redis ] && printf 'ratelimit_store = "redis"\nredis_server = "127.0.0.1:%s"\n' "$BENCH_REDIS_PORT"
-		cat <<EOF
+		case $1 in mw-all-* | mw-in-rl) mw_conf_limits ;; esac
+		case $1 in mw-all-* | mw-in-bcc | mw-in-journal) mw_conf_archive "$1" ;; esac
+		;;
+	esac
+}
+
+# mw_conf_limits - two rate-limit rules that count every message, never bite
+mw_conf_limits() {
+	cat <<EOF
 ratelimit "per-client" {
     key = {client_ip}
     rate = 100000000
@@ -131,14 +139,16 @@ ratelimit "per-sender" {
     rate = 100000000
     period = 3600
 }
-journal_dir = "$W/journal"
-archive "all" {
-    bcc = {archive@archive.example.org}
-    journal = yes
-}
 EOF
-		;;
-	esac
+}
+
+# mw_conf_archive NAME - archive every message: BCC copy, journal, or both
+mw_conf_archive() {
+	echo "journal_dir = \"$W/journal\""
+	echo 'archive "all" {'
+	[ -n "${BCC[$1]}" ] && echo '    bcc = {archive@archive.example.org}'
+	[ -n "${JOURNAL[$1]}" ] && echo '    journal = yes'
+	echo '}'
 }
 
 # od_conf NAME SOCKET - opendkim's configuration for instance NAME
@@ -312,14 +322,15 @@ probe() {
 	send "$s" 1 probe@probe.example.org 1 || return 1
 	f=$(probe_file $((n + 1))) || { WHY="the probe message never reached the sink ($W/postfix.log)"; return 1; }
 	out=$(probe_check "$f" ${CHECK[$s]} 2>&1) || { WHY="probe: $out (message: $f)"; return 1; }
-	case $s in
-	mw-all-*)
+	if [ -n "${BCC[$s]}" ]; then
 		wait_count arch $((a0 + 1)) 20 || { WHY="probe: no archive BCC copy arrived"; return 1; }
+		out="$out; BCC copy delivered"
+	fi
+	if [ -n "${JOURNAL[$s]}" ]; then
 		[ "$(find "$W/journal" -type f | wc -l)" -gt "$j0" ] ||
 			{ WHY="probe: nothing was written to the journal ($W/journal)"; return 1; }
-		out="$out; BCC copy delivered; journal written"
-		;;
-	esac
+		out="$out; journal written"
+	fi
 	PROBE_OUT="$out"
 }
 
@@ -364,10 +375,10 @@ measure() {
 	wait_count sink $((c0 + COUNT)) $((COUNT / 20 + 60)) ||
 		{ WHY="only $(($(bench_sink_count sink) - c0)) of $COUNT messages arrived"; return 1; }
 	t1=$EPOCHREALTIME
-	case $s in mw-all-*)
+	if [ -n "${BCC[$s]}" ]; then
 		wait_count arch $((a0 + COUNT)) 60 ||
-			{ WHY="only $(($(bench_sink_count arch) - a0)) of $COUNT archive copies arrived"; return 1; } ;;
-	esac
+			{ WHY="only $(($(bench_sink_count arch) - a0)) of $COUNT archive copies arrived"; return 1; }
+	fi
 	cpu_snapshot "$s"
 	R_RATE[$s,$r]=$(awk -v n="$COUNT" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }')
 	R_PF[$s,$r]=$(ms_per "$pf0" "$CPU_PF")
@@ -461,17 +472,16 @@ machine() {
 
 # report_e2e - the figures table of the end-to-end runs
 report_e2e() {
-	local s rates r lo hi
+	local s rates r lo hi ROW='| %-50s | %-14s | %-6s | %-5s | %-15s | %-10s | %-5s | %-5s | %-13s |\n'
 	echo
 	echo "mailwarden benchmark, end to end: smtp-source -> Postfix $(postconf -d -h mail_version) -> smtp-sink"
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(machine)"
 	echo "$SIZE-byte message, $SESSIONS sessions, $COUNT messages per run after $WARMUP warm-up and 1 probe, $REPS runs per scenario interleaved; median (min-max); ratios are medians of same-round ratios; CPU from $BENCH_CG_KIND; milters on $([ -n "$TCP" ] && echo TCP || echo unix) sockets$([ -n "$UNFOLD" ] && echo "; -U: the inbound message's DKIM-Signature unfolded")"
 	echo
-	printf '| %-50s | %-20s | %-7s | %-7s | %-15s | %-9s | %-6s | %-5s | %-11s |\n' scenario \
-		"msgs/s" "/floor" "/ceil" "milter CPU ms" "Postfix ms" "Redis" "DNS" "milter RSS MB"
-	printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..52})" "$(printf -- '-%.0s' {1..22})" \
-		---------- --------- ----------------- ----------- -------- ------- -------------
-	for s in "${ALL[@]}"; do
+	printf "$ROW" scenario "msgs/s" "/floor" "/ceil" "milter CPU ms" "Postfix ms" "Redis" "DNS" "milter RSS MB"
+	printf "$ROW" "$(printf -- '-%.0s' {1..50})" "$(printf -- '-%.0s' {1..14})" ------ ----- \
+		--------------- ---------- ----- ----- -------------
+	for s in "${ALL[@]}" "${EXTRA[@]}"; do
 		if [ -n "${SKIPPED[$s]:-}${FAILED[$s]:-}" ]; then
 			printf '| %-50s | %s |\n' "${DESC[$s]}" "${SKIPPED[$s]:-}${FAILED[$s]:-}"
 			continue
@@ -481,7 +491,7 @@ report_e2e() {
 		for r in $(seq 1 "$REPS"); do rates+=("${R_RATE[$s,$r]}"); done
 		lo=$(printf '%s\n' "${rates[@]}" | sort -g | head -n 1)
 		hi=$(printf '%s\n' "${rates[@]}" | sort -g | tail -n 1)
-		printf '| %-50s | %-20s | %-7s | %-7s | %-15s | %-9s | %-6s | %-5s | %-13s |\n' "${DESC[$s]}" \
+		printf "$ROW" "${DESC[$s]}" \
 			"$(field_median R_RATE "$s" | awk '{ printf "%.0f", $1 }') ($(printf '%.0f' "$lo")-$(printf '%.0f' "$hi"))" \
 			"$(ratio_median "$s" null)" "$(ratio_median "$s" pf)" \
 			"$(milter_parts_median "$s")" \
@@ -535,7 +545,7 @@ gen_args() {
 	sign*) a="$a -e DKIM-Signature" ;;
 	authres*) a="$a -e Authentication-Results" ;;
 	esac
-	case $1 in mw-all-*) a="$a -E" ;; esac
+	[ -n "${BCC[$1]}" ] && a="$a -E"
 	echo "$a"
 }
 
@@ -564,7 +574,7 @@ mode_milter() {
 	echo "mailwarden benchmark, milter protocol: bench/miltergen -> milter, $c sessions, $COUNT messages after $WARMUP warm-up, $SIZE-byte message, $([ -n "$TCP" ] && echo TCP || echo unix) sockets$([ -n "$UNFOLD" ] && echo "; -U: the inbound message's DKIM-Signature unfolded")"
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(machine)"
 	printf '| %-50s | %-8s | %-7s | %-7s | %-13s | %-13s |\n' scenario "msgs/s" "p50 ms" "p99 ms" "milter CPU ms" "milter RSS MB"
-	for s in "${ALL[@]}"; do
+	for s in "${ALL[@]}" "${EXTRA[@]}"; do
 		[ -n "${SKIPPED[$s]:-}" ] && { printf '| %-50s | %s |\n' "$(milter_desc "$s")" "${SKIPPED[$s]}"; continue; }
 		printf '%s\n' "${BENCH_SCENARIOS[@]}" | grep -qx "$s" || continue
 		m=${MILTERS[$s]}
