@@ -95,8 +95,9 @@ mw_sink_start() {
 	MW_SINK_PORT=$(mw_port)
 	MW_SINK_DIR="$W/sink"
 	mkdir -p "$MW_SINK_DIR"
-	chown nobody "$MW_SINK_DIR"
-	smtp-sink -u nobody -h sink.example.test -d "$MW_SINK_DIR/msg." \
+	# -u root: same uid as the test, so mw_sink_files can read its open
+	# files in /proc even without CAP_SYS_PTRACE (containers).
+	smtp-sink -u root -h sink.example.test -d "$MW_SINK_DIR/msg." \
 		"127.0.0.1:$MW_SINK_PORT" 64 >>"$W/sink.log" 2>&1 &
 	MW_SINK_PID=$!
 	mw_track "$MW_SINK_PID"
@@ -281,10 +282,13 @@ mw_sendmail() {
 	sendmail -C "$MW_PF_CONF" "$@"
 }
 
-# mw_sink_files - complete sink files, oldest first (none still open)
+# mw_sink_files - complete sink files, oldest first. smtp-sink creates a
+# file at MAIL FROM and closes it at the end of DATA, before its 250
+# (and unlinks it on RSET): a file it does not hold open is complete.
 mw_sink_files() {
 	local f open
 	open=$(ls -l "/proc/$MW_SINK_PID/fd" 2>/dev/null | sed -n 's/.* -> //p')
+	[ -n "$open" ] || { echo "cannot read /proc/$MW_SINK_PID/fd" >&2; return 1; }
 	ls -1tr "$MW_SINK_DIR" 2>/dev/null | while read -r f; do
 		case "$open" in
 		*"$MW_SINK_DIR/$f"*) ;;
