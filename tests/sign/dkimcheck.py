@@ -47,7 +47,7 @@ def tags(field):
 
 def split(msg, prefix):
     """One file per signature, the other signatures removed."""
-    head, body = msg.split(b'\r\n\r\n', 1)
+    body = msg.split(b'\r\n\r\n', 1)[1] if b'\r\n\r\n' in msg else b''
     all_fields = fields(msg)
     sigs = [f for f in all_fields if f.lower().startswith(b'dkim-signature:')]
     for n, keep in enumerate(sigs):
