@@ -2,7 +2,7 @@
 # deps.sh - install the Debian packages mailwarden needs.
 #	scripts/deps.sh          build, run and test (everything)
 #	scripts/deps.sh --build  build and run only (no MTA, DNS or test tools)
-# Idempotent; run as root. One package per line, sorted.
+# Idempotent; run as root. One package per line, sorted, in one list only.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 build=(
@@ -22,32 +22,18 @@ build=(
 	pkg-config
 	publicsuffix
 )
-packages=(
-	autoconf
-	automake
+# Tests, benchmarks and the anchors they compare with.
+testing=(
 	bind9-dnsutils
-	gcc
 	iproute2
 	libcmocka-dev
-	libconfuse-dev
-	libhiredis-dev
-	libidn2-dev
-	libmilter-dev
-	libopendkim-dev
-	libopendmarc-dev
-	libpsl-dev
-	libspf2-dev
-	libssl-dev
 	libtool
-	make
 	miltertest
 	nsd
 	opendkim
 	opendkim-tools
 	opendmarc
-	pkg-config
 	postfix
-	publicsuffix
 	python3
 	python3-authres
 	python3-dkim
@@ -58,6 +44,7 @@ packages=(
 	redis-tools
 	swaks
 )
+packages=("${build[@]}" "${testing[@]}")
 if [ "${1:-}" = "--build" ]; then
 	packages=("${build[@]}")
 fi

@@ -157,35 +157,32 @@ want '^sel4k example.test FAIL .*query failed'
 q -s "127.0.0.1:$dead" -t 5 -m spf TXT example.test
 want '^TXT example.test TRY_AGAIN n=0 '
 
-# A silent server: UDP and TCP bound, nothing ever answered; and one whose
-# UDP replies are truncated while its TCP accepts and never answers.
-silent=$(mw_port)
+# A silent server (tests/lib/silent_dns.py: hears, never answers), and one
+# whose UDP replies are truncated while its TCP accepts and never answers.
+mw_dns_silent_start
+silent=$MW_SILENT_DNS_PORT
 tcsrv=$(mw_port)
-/usr/bin/python3 - "$silent" "$tcsrv" <<'EOF' &
-import socket, sys, threading, time
-def bind(port):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind(("127.0.0.1", port))
-    t = socket.socket()
-    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    t.bind(("127.0.0.1", port))
-    t.listen(16)
-    return u, t
+/usr/bin/python3 - "$tcsrv" <<'EOF' &
+import socket, sys, threading
+port = int(sys.argv[1])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("127.0.0.1", port))
+t = socket.socket()
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("127.0.0.1", port))
+t.listen(16)
 held = []
-def hold(t):
+def hold():
     while True:
         held.append(t.accept()[0])
-s_udp, s_tcp = bind(int(sys.argv[1]))
-c_udp, c_tcp = bind(int(sys.argv[2]))
-for t in (s_tcp, c_tcp):
-    threading.Thread(target=hold, args=(t,), daemon=True).start()
+threading.Thread(target=hold, daemon=True).start()
 while True:
-    q, a = c_udp.recvfrom(4096)
+    q, a = u.recvfrom(4096)
     r = bytearray(q[:12]); r[2] |= 0x86; r[3] = 0	# QR AA TC
-    c_udp.sendto(bytes(r) + q[12:], a)
+    u.sendto(bytes(r) + q[12:], a)
 EOF
 mw_track $!
-mw_wait_port "$silent" 5 && mw_wait_port "$tcsrv" 5 || mw_fail "the silent servers did not start"
+mw_wait_port "$tcsrv" 5 || mw_fail "the truncating server did not start"
 
 # The budget (1 s) cuts the wait short of the timeout (10 s); then every
 # lookup fails at once.
@@ -193,6 +190,7 @@ q -s "127.0.0.1:$silent" -t 10 -b 1 TXT a.example.test TXT b.example.test
 want '^TXT a.example.test TEMPFAIL n=0 .*no answer before the deadline'
 want '^TXT b.example.test TEMPFAIL n=0 .*budget'
 want '^stats queries=1 hits=0$'
+mw_dns_silent_wait 'udp a.example.test' 1 || mw_fail "the query never reached the silent server"
 [ "$(ms_of a.example.test)" -lt 5000 ] ||
 	mw_fail "a silent server held the lookup $(ms_of a.example.test) ms past a 1 s budget"
 # A silent first server: the second answers within the same lookup.
