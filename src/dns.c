@@ -18,6 +18,10 @@
  *	every lookup fails at once with DNS_TEMPFAIL, cache hits included,
  *	so a message's outcome does not depend on what else is cached.
  *
+ *	The exchange itself is dns_net.c's (UDP, TCP on truncation, every
+ *	wait bounded in milliseconds), not glibc's res_nsend(), whose TCP
+ *	path has no timeout at all (see dns_net.c).
+ *
  *	Replies with rcode NOERROR (NODATA included) and NXDOMAIN are
  *	answers; SERVFAIL, REFUSED, any other rcode, timeouts and a spent
  *	budget are DNS_TEMPFAIL (RFC 7208 4.4: temperror); a name that
