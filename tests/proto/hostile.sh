@@ -14,8 +14,9 @@ user = ""
 max_headers = 20
 max_header_bytes = 2048
 internal_daemons = {submission}
-# not about SPF/DKIM/DMARC (tests/inbound): no DNS, log line as asserted
+# not about the features: the log line as asserted, no DNS
 inbound_checks = no
+signing = no
 EOF2
 mw_mailwarden_start "$W/mw.conf"
 for case in count bytes longrcpt longfrom odd abort; do
@@ -28,7 +29,7 @@ log 'QCOUNT: .*headers=too-many-or-too-large, action=reject at header 552 5.3.4'
 log 'QBYTES: .*action=reject at header 552 5.3.4'
 log 'QLONGRCPT: .*nrcpt=1, rcpt=<rrrr*\.\.\.> reject at RCPT 501 5.1.3, action=abort'
 log 'QLONGFROM: .*dir=inbound (external), from=<ffff*>, nrcpt=0, action=reject at MAIL 501 5.1.7'
-log 'NOQUEUE: client=odd.example.net\[198.51.100.9\], dir=inbound (external), from=<>, nrcpt=1, action=accept'
+log 'NOQUEUE: client=odd.example.net\[198.51.100.9\], dir=inbound (external), from=<>, nrcpt=1, .*action=accept$'
 log 'QABORT1: .*action=abort'
 log 'QAFTER: .*from=<y??Injected: yes@example.net>'
 log 'warning: the MTA sends no {daemon_name} macro.*milter_connect_macros'

@@ -13,6 +13,8 @@ conf() {
 socket = "$sock"
 pid_file = ""
 user = ""
+inbound_checks = no
+signing = no
 max_headers = $1
 EOF2
 }
