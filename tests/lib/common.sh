@@ -62,6 +62,12 @@ mw_track() {
 	MW_PIDS+=("$1${2:+:$2}")
 }
 
+# mw_alive PID - the process exists and is not a zombie (daemons that
+# left our process tree are reaped by init, not always at once)
+mw_alive() {
+	kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
 # mw_stop_pid PID [PORT] - TERM, wait up to 8 s, then KILL; only that pid.
 # A libmilter daemon notices TERM only when its listener wakes (every 5 s):
 # with PORT (its inet port on 127.0.0.1) a connection wakes it at once.

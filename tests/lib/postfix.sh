@@ -39,7 +39,8 @@
 #		accepts connections. Stopped at exit by the master's pid.
 #	mw_postfix_stop
 #		Stop this Postfix now (TERM to its master pid, which takes its
-#		children along; KILL after 10 s). Also run at exit.
+#		children along; waits until the master's process group is
+#		gone; KILL to the group after 10 s). Also run at exit.
 #	mw_send [SWAKS_OPTION...]
 #		swaks to the private Postfix, quiet; output in $W/swaks.N.log.
 #		Defaults: --from alice@example.test --to bob@example.org
@@ -220,11 +221,20 @@ mw_postfix_stop() {
 	MW_PF_MASTER_PID=
 	kill -TERM "$pid" 2>/dev/null || return 0
 	for i in $(seq 1 200); do
-		kill -0 "$pid" 2>/dev/null || return 0
+		mw_postfix_group_alive "$pid" || return 0
 		sleep 0.05
 	done
-	kill -KILL "$pid" 2>/dev/null
+	kill -KILL -- "-$pid" 2>/dev/null
 	return 0
+}
+
+# mw_postfix_group_alive PGID - a process of the master's group still runs
+mw_postfix_group_alive() {
+	local p
+	for p in $(pgrep -g "$1"); do
+		mw_alive "$p" && return 0
+	done
+	return 1
 }
 
 # mw_send_args - swaks arguments: the caller's, plus defaults it did not give
