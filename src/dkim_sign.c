@@ -37,6 +37,7 @@
 
 #define SIGN_HEADER	"DKIM-Signature"
 #define SIGN_MAX_TAG	256		/* d= and s= values of existing signatures */
+#define SIGN_MAX_LINE	998		/* RFC 5322 2.1.1; MTAs may fold longer lines */
 
 struct sign_job {
 	DKIM   *dkim;
@@ -50,6 +51,8 @@ struct sign_msg {
 	int	fallback;		/* signed with the fallback domain's keys */
 	char	from[ADDR_DOMAIN_LEN];	/* the From domain */
 	unsigned char last;		/* last body byte given to libopendkim */
+	size_t	linelen;		/* bytes of the body line so far */
+	int	longline;		/* a body line was over SIGN_MAX_LINE */
 	unsigned char *buf;		/* header line, or a body chunk with CRLF */
 	size_t	buflen;
 };
@@ -354,6 +357,24 @@ sign_feed(struct mw_msg *m, struct sign_msg *s, const unsigned char *p, size_t l
 	return 0;
 }
 
+/* sign_lines - note a body line longer than SIGN_MAX_LINE (CRLF excluded) */
+static void
+sign_lines(struct sign_msg *s, const unsigned char *p, size_t len)
+{
+	const unsigned char *nl, *end = p + len;
+
+	for (; !s->longline && p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t) (end - p))) == NULL) {
+			s->linelen += (size_t) (end - p);
+			break;
+		}
+		s->linelen += (size_t) (nl - p);
+		s->longline = s->linelen > SIGN_MAX_LINE + 1;	/* + its CR */
+		s->linelen = 0;
+	}
+	s->longline |= s->linelen > SIGN_MAX_LINE + 1;
+}
+
 /* sign_body - one body chunk, hashed as it streams */
 static int
 sign_body(struct mw_msg *m, const unsigned char *p, size_t len, struct mw_reply *r)
@@ -369,6 +390,7 @@ sign_body(struct mw_msg *m, const unsigned char *p, size_t len, struct mw_reply 
 		msg_note(m, "dkim-sign=error (out of memory)");
 		return -1;
 	}
+	sign_lines(s, q, n);
 	return sign_feed(m, s, q, n);
 }
 
@@ -412,10 +434,9 @@ sign_note_ok(struct mw_msg *m, const struct sign_msg *s)
 			n += (size_t) snprintf(buf + n, sizeof(buf) - n, "%sd=%s s=%s",
 					       i ? " " : "", j->domain, j->key->selector);
 	}
-	if (s->fallback)
-		msg_note(m, "dkim-sign=ok %s (fallback for %s)", buf, s->from);
-	else
-		msg_note(m, "dkim-sign=ok %s", buf);
+	msg_note(m, "dkim-sign=ok %s%s%s%s%s", buf, s->fallback ? " (fallback for " : "",
+		 s->fallback ? s->from : "", s->fallback ? ")" : "", s->longline ?
+		 " (a body line is over 998 bytes: an MTA that folds it breaks the signature)" : "");
 }
 
 /* sign_eom - finish every signature and add them to the message */

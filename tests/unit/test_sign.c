@@ -314,6 +314,38 @@ test_body(void **state)
 	body("8-bit \xff\xfe\xc3\xbc\n", NULL, NULL, "8-bit \xff\xfe\xc3\xbc\r\n");
 }
 
+/* longline - does a body of these chunks get the long-line warning? */
+static int
+longline(const char *c0, const char *c1)
+{
+	struct tmsg t = {{{"From", "a@example.test"}}, {c0, c1, NULL}, MW_DIR_OUTBOUND};
+	struct rec r;
+	char	notes[2048];
+
+	run(&t, &r, notes, sizeof(notes));
+	assert_non_null(strstr(notes, "dkim-sign=ok"));
+	return strstr(notes, "over 998 bytes") != NULL;
+}
+
+/* Lines over RFC 5322's 998 bytes are signed, with a warning on the log line. */
+static void
+test_long_lines(void **state)
+{
+	char	l998[1100], l999[1100], half[600];
+
+	(void) state;
+	memset(l998, 'x', 998);
+	strcpy(l998 + 998, "\r\nshort\r\n");
+	memset(l999, 'x', 999);
+	strcpy(l999 + 999, "\n");
+	memset(half, 'y', 500);
+	half[500] = 0;
+	assert_false(longline(l998, NULL));
+	assert_true(longline(l999, NULL));
+	assert_false(longline(half, "\r\n"));
+	assert_true(longline(half, half));	/* 1000 bytes over two chunks, no line end */
+}
+
 /* The header: at the top, no CR (the MTA folds with LF), From over-signed. */
 static void
 test_header_form(void **state)
@@ -404,6 +436,7 @@ main(void)
 		cmocka_unit_test(test_skips),
 		cmocka_unit_test(test_body),
 		cmocka_unit_test(test_header_form),
+		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_conf_errors),
 	};
 
