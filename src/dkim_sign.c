@@ -149,9 +149,9 @@ sign_already(struct mw_msg *m, const struct sign_msg *s)
 	return 0;
 }
 
-/* sign_plan - the keys for this message; NULL with the reason noted */
-static struct sign_msg *
-sign_plan(struct mw_msg *m, const struct sign_conf *sc)
+/* sign_plan - the keys for this message in *sp (NULL: not signed, noted); -1 noted */
+static int
+sign_plan(struct mw_msg *m, const struct sign_conf *sc, struct sign_msg **sp)
 {
 	const struct signtab_entry *e;
 	struct sign_msg *s;
@@ -159,14 +159,17 @@ sign_plan(struct mw_msg *m, const struct sign_conf *sc)
 	unsigned i;
 	int	fb;
 
+	*sp = NULL;
 	if (sign_from(m, from, sizeof(from)) < 0)
-		return NULL;
+		return 0;
 	if ((e = signtab_lookup(sc->tab, from, &fb)) == NULL) {
 		msg_note(m, "dkim-sign=skip (no key for %s)", from);
-		return NULL;
+		return 0;
 	}
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		msg_note(m, "dkim-sign=error (out of memory)");
+		return -1;
+	}
 	s->fallback = fb;
 	s->last = '\n';			/* an empty body ends a line */
 	snprintf(s->from, sizeof(s->from), "%s", from);
@@ -176,7 +179,8 @@ sign_plan(struct mw_msg *m, const struct sign_conf *sc)
 			 e->key[i]->domain ? e->key[i]->domain : from);
 	}
 	s->njob = e->nkey;
-	return s;
+	*sp = s;
+	return 0;
 }
 
 /* sign_start - one libopendkim signing handle per key; -1 noted */
@@ -305,7 +309,9 @@ sign_eoh(struct mw_msg *m, struct mw_reply *r)
 		msg_note(m, "dkim-sign=skip (signing = no)");
 		return 0;
 	}
-	if ((s = sign_plan(m, sc)) == NULL)
+	if (sign_plan(m, sc, &s) < 0)
+		return -1;
+	if (s == NULL)
 		return 0;
 	m->stage[MW_STAGE_SIGN] = s;
 	if (sign_already(m, s)) {
