@@ -30,9 +30,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
+
 #include "addr.h"
 #include "config.h"
+#include "keycache.h"
 #include "sign.h"
+#include "signmem.h"
 #include "tags.h"
 
 #define SIGN_HEADER	"DKIM-Signature"
@@ -41,6 +45,8 @@
 
 struct sign_job {
 	DKIM   *dkim;
+	struct signmem mem;		/* the handle's memory (signmem.h) */
+	EVP_PKEY *lent;			/* the key keycache gave libopendkim */
 	const struct keys_key *key;
 	char	domain[ADDR_DOMAIN_LEN];	/* d= */
 };
@@ -81,9 +87,21 @@ sign_msg_end(struct mw_msg *m)
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < s->njob; i++)
-		if (s->job[i].dkim)	/* dkim_free(NULL) asserts */
-			dkim_free(s->job[i].dkim);
+	for (i = 0; i < s->njob; i++) {
+		struct sign_job *j = &s->job[i];
+
+		if (j->dkim)		/* dkim_free(NULL) asserts */
+			dkim_free(j->dkim);
+		/*
+		 * libopendkim 2.11 frees a signature's key material only for
+		 * RSA. When dkim_free left blocks behind, it skipped that
+		 * cleanup, so the reference to the key keycache lent it is
+		 * given back here; a fixed libopendkim leaves nothing and frees
+		 * the reference itself.
+		 */
+		if (signmem_sweep(&j->mem) > 0 && j->lent)
+			EVP_PKEY_free(j->lent);
+	}
 	free(s->buf);
 	free(s);
 	m->stage[MW_STAGE_SIGN] = NULL;
@@ -193,7 +211,7 @@ sign_start(struct mw_msg *m, const struct sign_conf *sc, struct sign_msg *s)
 	for (i = 0; i < s->njob; i++) {
 		struct sign_job *j = &s->job[i];
 
-		j->dkim = dkim_sign(sc->lib, (unsigned char *) m->qid, NULL,
+		j->dkim = dkim_sign(sc->lib, (unsigned char *) m->qid, &j->mem,
 				    (dkim_sigkey_t) j->key->pem,
 				    (unsigned char *) j->key->selector,
 				    (unsigned char *) j->domain, sc->hcanon, sc->bcanon,
@@ -406,8 +424,12 @@ sign_insert(struct mw_msg *m, struct sign_job *j)
 {
 	unsigned char *hdr, *p, *q;
 	size_t	len;
+	DKIM_STAT st;
 
-	if (sign_stat(m, j, dkim_eom(j->dkim, NULL), "signing") != 0)
+	(void) keycache_lent();		/* the key is loaded in dkim_eom() */
+	st = dkim_eom(j->dkim, NULL);
+	j->lent = keycache_lent();
+	if (sign_stat(m, j, st, "signing") != 0)
 		return -1;
 	if (sign_stat(m, j, dkim_getsighdr_d(j->dkim, strlen(SIGN_HEADER) + 2, &hdr, &len),
 		      "signature header") != 0)

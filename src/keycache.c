@@ -49,6 +49,7 @@ struct keycache_entry {
 static pthread_rwlock_t keycache_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct keycache_entry *keycache_table[KEYCACHE_BUCKETS];
 static unsigned long keycache_nhits;
+static __thread EVP_PKEY *keycache_last;	/* see keycache_lent() */
 
 /* keycache_hash - FNV-1a of the PEM text */
 static uint64_t
@@ -127,6 +128,16 @@ keycache_find(const char *pem, size_t len)
 	return found;
 }
 
+/* keycache_lent - the key last handed out on this thread; cleared */
+EVP_PKEY *
+keycache_lent(void)
+{
+	EVP_PKEY *k = keycache_last;
+
+	keycache_last = NULL;
+	return k;
+}
+
 /* keycache_hits - lookups answered from the cache */
 unsigned long
 keycache_hits(void)
@@ -149,6 +160,6 @@ PEM_read_bio_PrivateKey(BIO *bp, EVP_PKEY **x, pem_password_cb *cb, void *u)
 	    && BIO_method_type(bp) == BIO_TYPE_MEM
 	    && (len = BIO_get_mem_data(bp, &data)) > 0
 	    && (k = keycache_find(data, (size_t) len)) != NULL)
-		return k;
+		return keycache_last = k;
 	return PEM_read_bio_PrivateKey_ex(bp, x, cb, u, NULL, NULL);
 }

@@ -26,6 +26,13 @@ struct keycache_entry *keycache_add(const char *pem, size_t len,
 /* Unregister; NULL is fine. */
 void	keycache_remove(struct keycache_entry *);
 
+/*
+ * The key the cache last handed to libopendkim on this thread (with its
+ * reference), or NULL; reading clears it. Lets the caller give back a
+ * reference libopendkim drops without freeing (Ed25519, see dkim_sign.c).
+ */
+struct evp_pkey_st *keycache_lent(void);
+
 /* Lookups answered from the cache since start (tests, benchmarks). */
 unsigned long keycache_hits(void);
 

@@ -235,7 +235,8 @@ kt_index(struct kt *t)
 {
 	unsigned i;
 
-	qsort(t->v, t->n, sizeof(*t->v), kt_cmp);
+	if (t->n > 1)		/* qsort(NULL, 0) is undefined */
+		qsort(t->v, t->n, sizeof(*t->v), kt_cmp);
 	for (i = 1; i < t->n; i++)
 		if (strcmp(t->v[i].name, t->v[i - 1].name) == 0)
 			kt_report(t, "KeyTable", t->v[i].line, "key name \"%s\" already given "

@@ -31,6 +31,7 @@
 #include "keytable.h"
 #include "options.h"
 #include "sign.h"
+#include "signmem.h"
 
 #define SIGN_ORIGIN "sign sections"
 
@@ -229,7 +230,7 @@ sign_lib(struct sign_conf *sc, cfg_t *cfg)
 	int	c = conf_enum(cfg, "sign_canonicalization");
 	uint64_t ttl = (uint64_t) cfg_getint(cfg, "sign_expire");
 
-	if ((sc->lib = dkim_init(NULL, NULL)) == NULL) {
+	if ((sc->lib = dkim_init(signmem_alloc, signmem_free)) == NULL) {
 		conf_error(NULL, "cannot set up libopendkim (out of memory?)");
 		return -1;
 	}
