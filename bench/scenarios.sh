@@ -342,6 +342,7 @@ cpu_snapshot() {
 	for m in ${MILTERS[$1]}; do CPU_M+=("$(bench_cg_usec "m-$m")"); done
 	CPU_REDIS=$([ -n "${BENCH_REDIS:-}" ] && bench_cg_usec redis || echo 0)
 	CPU_DNS=$(bench_cg_usec dns)
+	CPU_LOAD=$(bench_cg_usec load)
 }
 
 # ms_per USEC0 USEC1 - CPU ms per message from two snapshots
@@ -362,7 +363,7 @@ warm_up() {
 
 # measure S R - COUNT messages, timed until the sink has them all
 measure() {
-	local s=$1 r=$2 c0 a0 t0 t1 i parts= sum=0 v pf0 m0 rd0 dn0
+	local s=$1 r=$2 c0 a0 t0 t1 i parts= sum=0 v pf0 m0 rd0 dn0 ld0
 	c0=$(bench_sink_count sink)
 	a0=$(bench_sink_count arch)
 	cpu_snapshot "$s"
@@ -370,6 +371,7 @@ measure() {
 	m0=("${CPU_M[@]}")
 	rd0=$CPU_REDIS
 	dn0=$CPU_DNS
+	ld0=$CPU_LOAD
 	t0=$EPOCHREALTIME
 	send "$s" "$COUNT" bob@example.org "$SESSIONS" || return 1
 	wait_count sink $((c0 + COUNT)) $((COUNT / 20 + 60)) ||
@@ -390,6 +392,9 @@ measure() {
 	R_M[$s,$r]=${parts:--}
 	R_REDIS[$s,$r]=$(ms_per "$rd0" "$CPU_REDIS")
 	R_DNS[$s,$r]=$(ms_per "$dn0" "$CPU_DNS")
+	# everything the box spent per message: Postfix, milters, Redis, nsd, load
+	R_TOT[$s,$r]=$(awk -v a="$sum" -v b="${R_PF[$s,$r]}" -v c="${R_REDIS[$s,$r]}" \
+		-v d="${R_DNS[$s,$r]}" -v e="$(ms_per "$ld0" "$CPU_LOAD")" 'BEGIN { printf "%.3f", a + b + c + d + e }')
 	if [ -n "${MILTERS[$s]}" ] && awk -v x="$sum" 'BEGIN { exit !(x < 0.02) }'; then
 		WHY="the milter used $sum ms CPU per message: it did no work"
 		return 1
@@ -440,6 +445,17 @@ ratio_median() {
 	median "${vals[@]}" | awk '{ printf "%.2f", $1 }'
 }
 
+# cpu_ratio_median S BASE - median over rounds of total CPU(BASE)/CPU(S):
+# on a CPU-bound box the throughput ratio, with much less noise
+cpu_ratio_median() {
+	local r vals=()
+	for r in $(seq 1 "$REPS"); do
+		[ -n "${R_TOT[$2,$r]:-}" ] || { echo "-"; return; }
+		vals+=("$(awk -v a="${R_TOT[$1,$r]}" -v b="${R_TOT[$2,$r]}" 'BEGIN { printf "%.4f", b / a }')")
+	done
+	median "${vals[@]}" | awk '{ printf "%.2f", $1 }'
+}
+
 # milter_parts_median S - per-instance medians, "a + b" for a chain
 milter_parts_median() {
 	local s=$1 r i n vals parts=
@@ -472,15 +488,15 @@ machine() {
 
 # report_e2e - the figures table of the end-to-end runs
 report_e2e() {
-	local s rates r lo hi ROW='| %-50s | %-14s | %-6s | %-5s | %-15s | %-10s | %-5s | %-5s | %-13s |\n'
+	local s rates r lo hi ROW='| %-50s | %-14s | %-6s | %-5s | %-9s | %-15s | %-10s | %-5s | %-5s | %-13s |\n'
 	echo
 	echo "mailwarden benchmark, end to end: smtp-source -> Postfix $(postconf -d -h mail_version) -> smtp-sink"
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(machine)"
-	echo "$SIZE-byte message, $SESSIONS sessions, $COUNT messages per run after $WARMUP warm-up and 1 probe, $REPS runs per scenario interleaved; median (min-max); ratios are medians of same-round ratios; CPU from $BENCH_CG_KIND; milters on $([ -n "$TCP" ] && echo TCP || echo unix) sockets$([ -n "$UNFOLD" ] && echo "; -U: the inbound message's DKIM-Signature unfolded")"
+	echo "$SIZE-byte message, $SESSIONS sessions, $COUNT messages per run after $WARMUP warm-up and 1 probe, $REPS runs per scenario interleaved; median (min-max); ratios are medians of same-round ratios; CPU/floor: the floor's CPU per message (everything: Postfix, milters, Redis, nsd, smtp-source/sink) over the scenario's; CPU from $BENCH_CG_KIND; milters on $([ -n "$TCP" ] && echo TCP || echo unix) sockets$([ -n "$UNFOLD" ] && echo "; -U: the inbound message's DKIM-Signature unfolded")"
 	echo
-	printf "$ROW" scenario "msgs/s" "/floor" "/ceil" "milter CPU ms" "Postfix ms" "Redis" "DNS" "milter RSS MB"
+	printf "$ROW" scenario "msgs/s" "/floor" "/ceil" "CPU/floor" "milter CPU ms" "Postfix ms" "Redis" "DNS" "milter RSS MB"
 	printf "$ROW" "$(printf -- '-%.0s' {1..50})" "$(printf -- '-%.0s' {1..14})" ------ ----- \
-		--------------- ---------- ----- ----- -------------
+		--------- --------------- ---------- ----- ----- -------------
 	for s in "${ALL[@]}" "${EXTRA[@]}"; do
 		if [ -n "${SKIPPED[$s]:-}${FAILED[$s]:-}" ]; then
 			printf '| %-50s | %s |\n' "${DESC[$s]}" "${SKIPPED[$s]:-}${FAILED[$s]:-}"
@@ -493,7 +509,7 @@ report_e2e() {
 		hi=$(printf '%s\n' "${rates[@]}" | sort -g | tail -n 1)
 		printf "$ROW" "${DESC[$s]}" \
 			"$(field_median R_RATE "$s" | awk '{ printf "%.0f", $1 }') ($(printf '%.0f' "$lo")-$(printf '%.0f' "$hi"))" \
-			"$(ratio_median "$s" null)" "$(ratio_median "$s" pf)" \
+			"$(ratio_median "$s" null)" "$(ratio_median "$s" pf)" "$(cpu_ratio_median "$s" null)" \
 			"$(milter_parts_median "$s")" \
 			"$(field_median R_PF "$s" | awk '{ printf "%.2f", $1 }')" \
 			"$([ "$s" = mw-all-redis ] && field_median R_REDIS "$s" | awk '{ printf "%.2f", $1 }' || echo -)" \
@@ -528,7 +544,7 @@ mode_postfix() {
 	bench_sink_start arch "$BENCH_ARCH_PORT"
 	bench_sink_start probe "$BENCH_PROBE_PORT" -d "$W/probe/msg."
 	bench_postfix_start
-	declare -gA R_RATE=() R_PF=() R_M=() R_REDIS=() R_DNS=()
+	declare -gA R_RATE=() R_PF=() R_M=() R_REDIS=() R_DNS=() R_TOT=()
 	for r in $(seq 1 "$REPS"); do
 		echo "round $r of $REPS"
 		for s in "${BENCH_SCENARIOS[@]}"; do
