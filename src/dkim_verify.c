@@ -19,9 +19,9 @@
  * DESCRIPTION
  *	verify_lib_new() makes the DKIM_LIB of a config snapshot: keys come
  *	from the project's resolver (dns_dkim_hooks()), keys under 1024 bits
- *	are refused (RFC 8301), bare LFs of MTA-folded headers become CRLF,
- *	and key lookups wait until the end of the message, so every DNS
- *	lookup of a message happens under the budget set there.
+ *	are refused (RFC 8301), and key lookups wait until the end of the
+ *	message, so every DNS lookup of a message happens under the budget
+ *	set there. Bare LFs of MTA-folded headers become CRLF (feed_header).
  *
  *	verify_start() is called at end of headers with the headers the
  *	milter kept. A message without DKIM-Signature gets no DKIM handle at
@@ -91,8 +91,7 @@ struct verify_lib *
 verify_lib_new(struct dns_resolver *dns, char *err, size_t errlen)
 {
 	struct verify_lib *vl;
-	unsigned int flags = DKIM_LIBFLAGS_DELAYSIGPROC | DKIM_LIBFLAGS_FIXCRLF
-	    | DKIM_LIBFLAGS_BADSIGHANDLES;
+	unsigned int flags = DKIM_LIBFLAGS_DELAYSIGPROC | DKIM_LIBFLAGS_BADSIGHANDLES;
 	unsigned int minbits = 1024;
 
 	if ((vl = calloc(1, sizeof(*vl))) == NULL
@@ -119,20 +118,42 @@ is_sig_header(const struct mw_hdr *h)
 	return strcasecmp(h->name, "DKIM-Signature") == 0;
 }
 
-/* feed_header - one header to libopendkim as "Name:value" */
+/* crlf_copy - copy s to d, every bare LF as CRLF; the bytes written */
+static size_t
+crlf_copy(char *d, const char *s)
+{
+	char   *start = d, prev = 0;
+
+	for (; *s; prev = *s++) {
+		if (*s == '\n' && prev != '\r')
+			*d++ = '\r';
+		*d++ = *s;
+	}
+	*d = 0;
+	return (size_t) (d - start);
+}
+
+/*
+ * feed_header - one header to libopendkim as "Name:value". The MTA folds
+ * with bare LFs (Postfix does); they become CRLF here, as the signer saw
+ * them. (libopendkim's own DKIM_LIBFLAGS_FIXCRLF converts them but keeps
+ * the header's old length, cutting its end off: every folded signature
+ * then fails.)
+ */
 static int
 feed_header(struct verify *v, const struct mw_hdr *h, int leadspc)
 {
-	size_t	nlen = strlen(h->name), vlen = strlen(h->raw);
+	size_t	nlen = strlen(h->name), vlen = strlen(h->raw), n;
 	char   *buf;
 	DKIM_STAT st;
 
-	if ((buf = malloc(nlen + vlen + 3)) == NULL)
+	if ((buf = malloc(nlen + 2 * vlen + 3)) == NULL)
 		return -1;
 	memcpy(buf, h->name, nlen);
 	memcpy(buf + nlen, leadspc ? ":" : ": ", leadspc ? 1 : 2);
-	memcpy(buf + nlen + (leadspc ? 1 : 2), h->raw, vlen + 1);
-	st = dkim_header(v->dkim, (u_char *) buf, strlen(buf));
+	n = nlen + (leadspc ? 1 : 2);
+	n += crlf_copy(buf + n, h->raw);
+	st = dkim_header(v->dkim, (u_char *) buf, n);
 	free(buf);
 	/* A header libopendkim finds malformed is simply not part of its view. */
 	return st == DKIM_STAT_NORESOURCE || st == DKIM_STAT_INTERNAL ? -1 : 0;

@@ -277,16 +277,23 @@ inbound_apply(struct mw_msg *m, const struct inbound_conf *ic, struct inbound_ms
 		refuse(m, ic, st, r);
 		return 0;
 	}
-	/* Deletions first: an inserted header must not shift their indexes. */
-	if (remove_forged(m, ic) < 0
-	    || (ic->received_spf && st->spf_ran && received_spf(m, st) < 0)
-	    || add_authres(m, ic, st) < 0) {
+	/*
+	 * Deletions first: an inserted header must not shift their indexes.
+	 * Each insertion goes on top: Authentication-Results last, so it ends
+	 * first, then Received-SPF, then the tag.
+	 */
+	if (remove_forged(m, ic) < 0) {
 		msg_note(m, "inbound-error=cannot change headers");
 		return -1;
 	}
 	if ((st->action == INB_ACT_HOLD || st->action == INB_ACT_TAG)
 	    && quarantine(m, ic, st) < 0) {
 		msg_note(m, "inbound-error=cannot quarantine");
+		return -1;
+	}
+	if ((ic->received_spf && st->spf_ran && received_spf(m, st) < 0)
+	    || add_authres(m, ic, st) < 0) {
+		msg_note(m, "inbound-error=cannot change headers");
 		return -1;
 	}
 	return 0;

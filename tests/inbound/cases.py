@@ -12,6 +12,9 @@ usage:
     cases.py authres FILE
         Parse every "hdr Authentication-Results=" line of FILE (drive.lua
         output) with python3-authres; print "method=result" per result.
+    cases.py sinkhdrs SINKFILE NAME...
+        The named header fields of a message smtp-sink received, in
+        drive.lua's "hdr NAME=VALUE" form (folding as \n, tabs as \t).
 
 Messages are signed by python3-dkim (dkimpy), independently of libopendkim.
 Names: the client is 192.0.2.10 with HELO client.example.test; everything
@@ -524,7 +527,8 @@ def setup(w):
     lists = {}
     for c in CASES:
         base = os.path.join(w, "cases", c["name"])
-        open(base + ".eml", "wb").write(c["msg"])
+        # X-Case: finds the message in smtp-sink's files (unsigned: harmless)
+        open(base + ".eml", "wb").write(b"X-Case: " + c["name"].encode() + b"\r\n" + c["msg"])
         env = dict(MSG=base + ".eml", MAILFROM=c["mailfrom"],
                    QID="Q" + c["name"].upper().replace("_", ""), **c["env"])
         if c["want"][0] == "reply=y":
@@ -534,6 +538,37 @@ def setup(w):
         lists.setdefault(c["phase"], []).append(c["name"])
     for phase, names in lists.items():
         open(os.path.join(w, "cases", phase + ".list"), "w").write("\n".join(names) + "\n")
+    e2e_messages(os.path.join(w, "cases"))
+
+
+def e2e_messages(d):
+    """Messages only a real MTA can carry (miltertest's buffers are 1 KB)."""
+    def put(name, m):
+        open(os.path.join(d, name + ".eml"), "wb").write(b"X-Case: " + name.encode() + b"\r\n" + m)
+    put("e2e_header_count", message("alice@nodmarc.test",
+                                    extra=["X-Filler-%d: x" % i for i in range(1100)]))
+    fold = lambda c, n: "\r\n ".join([c * 76] * n)	# n lines of 76
+    put("e2e_header_bytes", message("alice@nodmarc.test",
+                                    extra=["X-Big-%d: %s" % (i, fold("y", 800)) for i in range(20)]))
+    put("e2e_long_from", message('"%s" <alice@reject.test>' % fold("z", 650)))
+    put("e2e_long_from_ok", message('"%s" <alice@nodmarc.test>' % fold("z", 650)))
+    m = message("alice@nodmarc.test")
+    put("e2e_nul_from", m.replace(b"From: alice@nodmarc.test",
+                                  b"From: alice@nodmarc.test\0, b@reject.test"))
+    put("e2e_nul_body", sign(message("alice@reject.test", body=b"a\0b\r\n\0\r\n"),
+                             "reject.test"))
+
+
+def sink_headers(path, names):
+    """The named headers of the message in an smtp-sink file, in drive.lua's
+    "hdr NAME=VALUE" form, top to bottom (smtp-sink's own lines skipped)."""
+    raw = open(path, "rb").read().decode("utf-8", "replace").replace("\r\n", "\n")
+    head = raw.split("\n\n", 1)[0]
+    fields = re.split(r"\n(?![ \t])", head)
+    for f in fields:
+        n, _, v = f.partition(":")
+        if n in names:
+            print("hdr %s=%s" % (n, esc(v[1:] if v.startswith(" ") else v)))
 
 
 def check_authres(path):
@@ -546,8 +581,7 @@ def check_authres(path):
         v = v.replace("\\n", "\n").replace("\\t", "\t").replace("\\\\", "\\")
         h = authres.AuthenticationResultsHeader.parse(
             "Authentication-Results: " + v.replace("\n\t", " "))
-        assert h.authserv_id == ID, h.authserv_id
-        print(" ".join("%s=%s" % (r.method, r.result) for r in h.results))
+        print(h.authserv_id, " ".join("%s=%s" % (r.method, r.result) for r in h.results))
         n += 1
     print("parsed %d headers" % n)
 
@@ -557,5 +591,7 @@ if __name__ == "__main__":
         setup(sys.argv[2])
     elif sys.argv[1] == "authres":
         check_authres(sys.argv[2])
+    elif sys.argv[1] == "sinkhdrs":
+        sink_headers(sys.argv[2], sys.argv[3:])
     else:
         sys.exit("usage: cases.py setup WORKDIR | authres FILE")
