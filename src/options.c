@@ -88,11 +88,11 @@ const struct mw_option mw_options[] = {
 	{"", "dmarc_tag_header", MW_T_STR, "X-Mailwarden-Quarantine", NOB, NULL,
 	 opt_check_header_name, "header added to mail that DMARC says to quarantine"},
 	{"", "dmarc_never_reject", MW_T_LIST, "{}", NOB, NULL, opt_check_domain,
-	 "From domains whose reject policy is applied as quarantine"},
+	 "From domains (and their subdomains) whose reject policy is applied as quarantine"},
 	{"", "dmarc_always_tag", MW_T_LIST, "{}", NOB, NULL, opt_check_domain,
-	 "From domains whose failing mail is only tagged"},
+	 "From domains (and their subdomains) whose failing mail is only tagged"},
 	{"", "temperror_action", MW_T_ENUM, "tempfail", NOB, "tempfail|accept", NULL,
-	 "answer when a DNS failure leaves DMARC undecided"},
+	 "answer when a DNS failure leaves DMARC undecided: 451 4.4.3, or accept"},
 
 	/* --- outbound signing --- */
 	{"", "signing", MW_T_BOOL, "yes", NOB, NULL, NULL,
