@@ -173,25 +173,40 @@ received_spf(struct mw_msg *m, const struct inbound_msg *st)
 	return rc;
 }
 
-/* delete_all - delete headers of one name that match, highest index first */
+/* same_index - the 1-based index of h among headers named exactly as it */
+static int
+same_index(const struct mw_msg *m, const struct mw_hdr *h)
+{
+	const struct mw_hdr *p;
+	int	idx = 1;
+
+	for (p = m->hdrs; p != h; p = p->next)
+		idx += strcasecmp(p->name, h->name) == 0;
+	return idx;
+}
+
+/*
+ * delete_all - delete the headers of one name that match, last first. A
+ * name written with blanks before the colon ("Authentication-Results :")
+ * is the same header to a reader; the MTA knows it by the name as sent,
+ * and counts its index among headers of exactly that name.
+ */
 static int
 delete_all(struct mw_msg *m, const char *name, int (*match)(const struct mw_hdr *, const void *),
 	   const void *arg)
 {
-	const struct mw_hdr *h;
-	int	idx = 0, *del, n = 0, rc = 0;
+	const struct mw_hdr *h, **del;
+	int	n = 0, rc = 0;
 
 	if ((del = calloc(m->nhdrs + 1, sizeof(*del))) == NULL)
 		return -1;
-	for (h = m->hdrs; h; h = h->next) {
-		if (strcasecmp(h->name, name) != 0)
-			continue;
-		idx++;
-		if (match == NULL || match(h, arg))
-			del[n++] = idx;
+	for (h = m->hdrs; h; h = h->next)
+		if (inbound_hdr_is(h, name) && (match == NULL || match(h, arg)))
+			del[n++] = h;
+	while (n > 0 && rc == 0) {
+		h = del[--n];
+		rc = msg_chgheader(m, h->name, same_index(m, h), NULL);
 	}
-	while (n > 0 && rc == 0)
-		rc = msg_chgheader(m, name, del[--n], NULL);
 	free(del);
 	return rc;
 }

@@ -452,6 +452,21 @@ def hostile_cases():
         "delete Authentication-Results 4", "delete X-Mailwarden-Quarantine 1"])
     case("hostile_outbound", message("alice@reject.test", before=forged), ["reply=c"],
          CLIENT_ADDR="127.0.0.1")
+    accept("forged_authres_spaced", "alice@nodmarc.test", before=[
+        "Authentication-Results : mx.example.test; dkim=pass header.d=reject.test",
+        "Authentication-Results: other.example; none"],
+        want_extra=["delete Authentication-Results  1"])
+    case("hostile_helo_injection", message("alice@nodmarc.test"), ["reply=c", hdr(ar(
+        SPF_MF, 'spf=none (HELO is not a domain name) smtp.helo="x; dkim=pass '
+        'header.d=reject.test"', "dkim=none", "dmarc=none header.from=nodmarc.test"))],
+        HELO="x; dkim=pass header.d=reject.test")
+    case("hostile_mailfrom_quoted", message("alice@nodmarc.test"), ["reply=c", hdr(ar(
+        "spf=pass smtp.mailfrom=spf-pass.example.test", SPF_HELO, "dkim=none",
+        "dmarc=none header.from=nodmarc.test"))], mailfrom='"a;b c"@spf-pass.example.test')
+    garbage = message("alice@nodmarc.test", before=["DKIM-Signature: garbage; d=reject.test"])
+    case("hostile_dkim_garbage", garbage, ["reply=c", hdr(ar(
+        SPF_MF, SPF_HELO, "dkim=neutral (malformed signature)",
+        "dmarc=none header.from=nodmarc.test"))])
 
 
 def phase_cases():
@@ -567,6 +582,7 @@ def sink_headers(path, names):
     fields = re.split(r"\n(?![ \t])", head)
     for f in fields:
         n, _, v = f.partition(":")
+        n = n.rstrip(" \t")		# "Name :" is the same header to a reader
         if n in names:
             print("hdr %s=%s" % (n, esc(v[1:] if v.startswith(" ") else v)))
 

@@ -81,7 +81,8 @@ local function report(conn, c)
 			print("quarantine=MISMATCH")
 		end
 	end
-	for _, name in ipairs({"Authentication-Results", "X-Mailwarden-Quarantine"}) do
+	for _, name in ipairs({"Authentication-Results", "Authentication-Results ",
+			       "X-Mailwarden-Quarantine"}) do
 		for idx = 1, 40 do
 			if mt.eom_check(conn, MT_HDRDELETE, name, idx) then
 				print("delete " .. name .. " " .. idx)
