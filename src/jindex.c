@@ -249,19 +249,18 @@ jindex_tail(int fd, char *line, size_t *linelen, off_t *size, char *err, size_t 
 		snprintf(err, len, "read %s: %s", JINDEX_FILE, got < 0 ? strerror(errno) : "short read");
 		return -1;
 	}
-	line[want] = 0;
 	if (line[want - 1] != '\n') {
 		snprintf(err, len, "%s ends in an incomplete line: run mailwarden-archive verify", JINDEX_FILE);
 		return -1;
 	}
-	line[want - 1] = 0;
-	nl = strrchr(line, '\n');
-	line[want - 1] = '\n';
-	if (nl == NULL && want < (size_t) st.st_size) {
+	/* The newline before the last line; NUL bytes in the file do not hide it. */
+	nl = memrchr(line, '\n', want - 1);
+	*linelen = nl ? want - (size_t) (nl + 1 - line) : want;
+	if (*linelen > JINDEX_MAX_LINE) {
+		*linelen = 0;
 		snprintf(err, len, "%s ends in an overlong line: run mailwarden-archive verify", JINDEX_FILE);
 		return -1;
 	}
-	*linelen = nl ? want - (size_t) (nl + 1 - line) : want;
 	memmove(line, nl ? nl + 1 : line, *linelen);
 	line[*linelen] = 0;
 	return 0;

@@ -459,6 +459,69 @@ test_journal_torn_index(void **state)
 	run("rm -rf %s", dir);
 }
 
+/* tail_of - jindex_tail on a file holding data[0..n); its return */
+static int
+tail_of(const char *data, size_t n, char *line, size_t *linelen, char *err, size_t len)
+{
+	char	path[] = "/tmp/mwindexXXXXXX";
+	off_t	size;
+	int	fd = mkstemp(path), rc;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, n), (ssize_t) n);
+	rc = jindex_tail(fd, line, linelen, &size, err, len);
+	assert_int_equal(size, (off_t) n);
+	close(fd);
+	unlink(path);
+	return rc;
+}
+
+/*
+ * The last line of an index longer than one line's bound: exactly it,
+ * with no byte written past the JINDEX_MAX_LINE + 1 buffer (the index
+ * passes 512 bytes after two entries); a last line over the bound and a
+ * NUL byte in an earlier line are defined outcomes.
+ */
+static void
+test_index_tail(void **state)
+{
+	char	data[4 * JINDEX_MAX_LINE], line[JINDEX_MAX_LINE + 1], err[256];
+	size_t	n, linelen;
+
+	(void) state;
+	/* Three lines of 300 bytes: the tail read starts inside the second. */
+	memset(data, 'a', 900);
+	data[299] = data[599] = data[899] = '\n';
+	data[600] = 'Z';
+	assert_int_equal(tail_of(data, 900, line, &linelen, err, sizeof(err)), 0);
+	assert_int_equal(linelen, 300);
+	assert_int_equal(line[0], 'Z');
+	assert_int_equal(line[299], '\n');
+	assert_int_equal(line[300], 0);
+	/* One line of exactly JINDEX_MAX_LINE bytes is the whole file. */
+	memset(data, 'b', JINDEX_MAX_LINE);
+	data[JINDEX_MAX_LINE - 1] = '\n';
+	assert_int_equal(tail_of(data, JINDEX_MAX_LINE, line, &linelen, err, sizeof(err)), 0);
+	assert_int_equal(linelen, JINDEX_MAX_LINE);
+	/* One byte more, in the file's only line or its last one: overlong. */
+	for (n = JINDEX_MAX_LINE + 1; n <= JINDEX_MAX_LINE + 2; n++) {
+		memset(data, 'c', n);
+		data[0] = n == JINDEX_MAX_LINE + 2 ? '\n' : 'c';
+		data[n - 1] = '\n';
+		assert_int_equal(tail_of(data, n, line, &linelen, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "overlong line"));
+		assert_int_equal(linelen, 0);
+	}
+	/* A NUL byte in the line before does not hide the last newline. */
+	memcpy(data, "x\0x\nlast\n", 9);
+	assert_int_equal(tail_of(data, 9, line, &linelen, err, sizeof(err)), 0);
+	assert_int_equal(linelen, 5);
+	assert_string_equal(line, "last\n");
+	/* No newline at the end: incomplete. */
+	assert_int_equal(tail_of("1 2\n3", 5, line, &linelen, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "incomplete line"));
+}
+
 #define THREADS	8
 #define PER_THREAD 25
 
@@ -557,6 +620,7 @@ main(void)
 		cmocka_unit_test(test_index_parse_rejects),
 		cmocka_unit_test(test_journal_tamper),
 		cmocka_unit_test(test_journal_torn_index),
+		cmocka_unit_test(test_index_tail),
 		cmocka_unit_test(test_journal_concurrent),
 		cmocka_unit_test(test_record_json),
 	};
