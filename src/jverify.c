@@ -103,6 +103,14 @@ jv_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* jv_sort - sort the name hashes for jv_known (none yet: nothing to sort) */
+static void
+jv_sort(struct jv *v)
+{
+	if (v->nnames > 1)
+		qsort(v->names, v->nnames, sizeof(*v->names), jv_cmp);
+}
+
 /* jv_remember - note an indexed entry name */
 static void
 jv_remember(struct jv *v, const char *entry)
@@ -518,7 +526,7 @@ jv_run(struct jv *v, char *err, size_t len)
 {
 	if (v->ifd >= 0 && jv_lines(v, 0, err, len) < 0)
 		return -1;
-	qsort(v->names, v->nnames, sizeof(*v->names), jv_cmp);
+	jv_sort(v);
 	jv_walk(v);
 	if (v->ifd < 0)
 		v->ifd = openat(v->dirfd, JINDEX_FILE, O_RDONLY | O_CLOEXEC);
@@ -530,7 +538,7 @@ jv_run(struct jv *v, char *err, size_t len)
 		}
 		(void) flock(v->ifd, LOCK_UN);
 	}
-	qsort(v->names, v->nnames, sizeof(*v->names), jv_cmp);
+	jv_sort(v);
 	for (unsigned i = 0; i < v->ngap; i++)
 		jv_gap_report(v, &v->gap[i]);
 	jv_unindexed(v);
