@@ -240,7 +240,8 @@ main(int argc, char **argv)
 {
 	struct mw_conf *conf;
 	int	ch, check_only = 0, foreground = 0, rc;
-	char	err[512], *pid_file;
+	char	err[512];
+	static char pid_file[4096];	/* outlives the snapshot it came from */
 	pthread_t tid;
 	sigset_t set;
 
@@ -282,8 +283,11 @@ main(int argc, char **argv)
 		conf_release(conf);
 		return 0;
 	}
-	if ((pid_file = strdup(conf->pid_file)) == NULL)
-		return EX_OSERR;
+	if (snprintf(pid_file, sizeof(pid_file), "%s", conf->pid_file) >= (int) sizeof(pid_file)) {
+		fprintf(stderr, "mailwarden: pid_file name too long\n");
+		conf_release(conf);
+		return EX_CONFIG;
+	}
 	umask((mode_t) conf->umask);
 	log_open(conf->syslog_facility, foreground);
 	conf_install(conf);
