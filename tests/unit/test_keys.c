@@ -22,6 +22,7 @@
 #include "keycache.h"
 #include "keygen.h"
 #include "keys.h"
+#include "signmem.h"
 
 static char dir[64];
 
@@ -317,11 +318,17 @@ test_keygen_write(void **state)
 	keys_clear(&k);
 }
 
-/* sign - one message through libopendkim with a key's PEM; 0 when signed */
+/*
+ * sign - one message through libopendkim with a key's PEM; 0 when signed.
+ * What libopendkim 2.11 leaves behind for Ed25519 is swept as the signing
+ * stage does (signmem.h, dkim_sign.c), so a leak checker sees none.
+ */
 static int
 sign(const struct keys_key *k)
 {
-	DKIM_LIB *lib = dkim_init(NULL, NULL);
+	DKIM_LIB *lib = dkim_init(signmem_alloc, signmem_free);
+	struct signmem mem = {0};
+	EVP_PKEY *lent;
 	DKIM_STAT st;
 	DKIM   *d;
 	unsigned char *sig;
@@ -329,7 +336,8 @@ sign(const struct keys_key *k)
 	char	hdr[] = "From: a@example.test", body[] = "hi\r\n";
 	int	rc;
 
-	d = dkim_sign(lib, (unsigned char *) "t", NULL, (dkim_sigkey_t) k->pem,
+	(void) keycache_lent();
+	d = dkim_sign(lib, (unsigned char *) "t", &mem, (dkim_sigkey_t) k->pem,
 		      (unsigned char *) "s", (unsigned char *) "example.test",
 		      DKIM_CANON_RELAXED, DKIM_CANON_RELAXED, k->type == KEYS_ED25519 ?
 		      DKIM_SIGN_ED25519SHA256 : DKIM_SIGN_RSASHA256, -1, &st);
@@ -339,7 +347,10 @@ sign(const struct keys_key *k)
 	dkim_body(d, (unsigned char *) body, strlen(body));
 	rc = dkim_eom(d, NULL) == DKIM_STAT_OK
 	    && dkim_getsighdr_d(d, 16, &sig, &len) == DKIM_STAT_OK ? 0 : -1;
+	lent = keycache_lent();
 	dkim_free(d);
+	if (signmem_sweep(&mem) > 0 && lent)
+		EVP_PKEY_free(lent);
 	dkim_close(lib);
 	return rc;
 }
