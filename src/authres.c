@@ -300,7 +300,20 @@ authres_authserv_id(const char *value, char *out, size_t outlen)
 	return 0;
 }
 
-/* authres_is_ours - the header claims our authserv-id */
+/* host_len - length of a host name without one final dot ("mx.example.com.") */
+static size_t
+host_len(const char *s)
+{
+	size_t	n = strlen(s);
+
+	return n > 1 && s[n - 1] == '.' ? n - 1 : n;
+}
+
+/*
+ * authres_is_ours - the header claims our authserv-id. A final dot on
+ * either side names the same host: the configured authserv_id may have
+ * one too, and a forgery must not slip through by adding or leaving it.
+ */
 int
 authres_is_ours(const char *value, const char *authserv_id)
 {
@@ -309,8 +322,6 @@ authres_is_ours(const char *value, const char *authserv_id)
 
 	if (authres_authserv_id(value, id, sizeof(id)) < 0)
 		return 0;
-	n = strlen(id);
-	if (n > 1 && id[n - 1] == '.')	/* "mx.example.com." is the same host */
-		id[n - 1] = 0;
-	return strcasecmp(id, authserv_id) == 0;
+	n = host_len(id);
+	return n == host_len(authserv_id) && strncasecmp(id, authserv_id, n) == 0;
 }

@@ -144,6 +144,12 @@ test_authserv_id(void **state)
 	assert_false(authres_is_ours("other.example.com; spf=pass", "mx.example.com"));
 	assert_false(authres_is_ours("mx.example.com.evil; spf=pass", "mx.example.com"));
 	assert_false(authres_is_ours("x.mx.example.com; spf=pass", "mx.example.com"));
+	/* An authserv_id configured with a final dot: its own headers, and forgeries with or without the dot, are ours. */
+	assert_true(authres_is_ours("mx.example.com.; none", "mx.example.com."));
+	assert_true(authres_is_ours("mx.example.com; spf=pass", "mx.example.com."));
+	assert_false(authres_is_ours("mx.example.co; spf=pass", "mx.example.com."));
+	assert_false(authres_is_ours("mx.example.com..; spf=pass", "mx.example.com."));
+	assert_false(authres_is_ours(".; spf=pass", "mx.example.com."));
 }
 
 int
