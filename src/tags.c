@@ -41,8 +41,8 @@ tags_get(const char *v, const char *tag, char *out, size_t len)
 		return -1;
 	while (*v) {
 		v += strspn(v, FWS);
-		sp = strspn(v + tl, FWS);
-		if (strncmp(v, tag, tl) == 0 && v[tl + sp] == '=')
+		/* The name first: v may end before tl bytes. */
+		if (strncmp(v, tag, tl) == 0 && v[tl + (sp = strspn(v + tl, FWS))] == '=')
 			return tags_value(v + tl + sp + 1, out, len);
 		v += strcspn(v, ";");
 		if (*v == ';')
