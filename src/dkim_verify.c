@@ -111,11 +111,16 @@ verify_lib_new(struct dns_resolver *dns, char *err, size_t errlen)
 	return vl;
 }
 
-/* is_sig_header - a DKIM-Signature header (name compared without case) */
+/*
+ * is_sig_header - a DKIM-Signature header: the name in any case, blanks
+ * before the colon allowed (libopendkim takes "DKIM-Signature :" too, so
+ * max_sigs must count it)
+ */
 static int
 is_sig_header(const struct mw_hdr *h)
 {
-	return strcasecmp(h->name, "DKIM-Signature") == 0;
+	return strncasecmp(h->name, "DKIM-Signature", 14) == 0
+	    && h->name[14 + strspn(h->name + 14, " \t")] == 0;
 }
 
 /* crlf_copy - copy s to d, every bare LF as CRLF; the bytes written */

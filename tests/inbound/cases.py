@@ -501,11 +501,15 @@ def phase_cases():
         mailfrom="alice@spf-fail.example.test", phase="tag")
     m = sign(sign(sign(message(), "example.test"), "reject.test"), "example.test", s="ed",
              key=KEYS["ed"], alg=b"ed25519-sha256")
+    # a fourth, written "DKIM-Signature :", counts as one too
+    i = m.index(b"From: ")
+    m = m[:i] + b"DKIM-Signature : v=1; a=rsa-sha256; d=quar.test; s=sel1; h=from; bh=x; b=y\r\n" + m[i:]
     case("tag_max_signatures", m, ["reply=c", hdr(ar(
         SPF_MF, SPF_HELO,
         dkim_res("pass", "example.test", "ed", btag(m, 0)),
         dkim_res("pass", "reject.test", "sel1", btag(m, 1)),
         dkim_res("policy", "example.test", "sel1", None, "too many signatures"),
+        dkim_res("policy", "quar.test", "sel1", None, "too many signatures"),
         "dmarc=none header.from=example.test")),
         hdr("pass (mx.example.test: domain spf-pass.example.test designates 192.0.2.10 "
             "as permitted sender)\n\tclient-ip=192.0.2.10; envelope-from=\"%s\"; "
