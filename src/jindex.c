@@ -180,7 +180,9 @@ jindex_parse(const char *line, size_t len, struct jindex_rec *r, char *err,
 	memset(r, 0, sizeof(*r));
 	if (len && end[-1] == '\n')
 		end--;
+	/* One spelling per line: no space after the last field, no leading zero. */
 	if (len > JINDEX_MAX_LINE || memchr(line, 0, (size_t) (end - line))
+	    || (end > line && end[-1] == ' ')
 	    || (p = jindex_copy_field(p, end, seq, sizeof(seq))) == NULL
 	    || (p = jindex_copy_field(p, end, r->time, sizeof(r->time))) == NULL
 	    || (p = jindex_copy_field(p, end, r->entry, sizeof(r->entry))) == NULL
@@ -193,7 +195,7 @@ jindex_parse(const char *line, size_t len, struct jindex_rec *r, char *err,
 	}
 	errno = 0;
 	r->seq = strtoull(seq, &e, 10);
-	if (!isdigit((unsigned char) *seq) || *e || errno || r->seq == 0
+	if (!isdigit((unsigned char) *seq) || *seq == '0' || *e || errno || r->seq == 0
 	    || !time_ok(r->time) || !jindex_entry_ok(r->entry)
 	    || !hex64_ok(r->eml) || !hex64_ok(r->json) || !hex64_ok(r->chain)) {
 		snprintf(err, errlen, "malformed index line");

@@ -255,6 +255,10 @@ test_index_parse_rejects(void **state)
 		"1 2026-01-05T10:11:12Z 2026-01-05/x " H_A " " H_B "  " H_C,
 		"1 2026-01-05T10:11:12Z 2026-01-05/x CA978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb " H_B " " H_C,
 		"99999999999999999999999 2026-01-05T10:11:12Z 2026-01-05/x " H_A " " H_B " " H_C,
+		/* Second spellings of a valid line (the last line has no successor to chain them). */
+		"1 2026-01-05T10:11:12Z 2026-01-05/x " H_A " " H_B " " H_C " ",
+		"1 2026-01-05T10:11:12Z 2026-01-05/x " H_A " " H_B " " H_C " \n",
+		"01 2026-01-05T10:11:12Z 2026-01-05/x " H_A " " H_B " " H_C,
 	};
 	struct jindex_rec r;
 	char	err[128];
