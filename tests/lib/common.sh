@@ -121,12 +121,15 @@ mw_init() {
 	trap 'exit 1' INT TERM
 }
 
-# mw_port - a TCP and UDP port on 127.0.0.1 that nothing listens on
+# mw_port - a TCP and UDP port on 127.0.0.1 that nothing uses
+# Ports come from 10000-32767, below the kernel's ephemeral range
+# (32768-60999), so no outgoing connection of any process can hold one; a
+# port in any state (TIME_WAIT too) is passed over.
 mw_port() {
 	local p i
 	for i in $(seq 1 200); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		if ! ss -Htuln "sport = :$p" 2>/dev/null | grep -q .; then
+		p=$((10000 + (RANDOM * 32768 + RANDOM) % 22768))
+		if ! ss -Htuan "sport = :$p" 2>/dev/null | grep -q .; then
 			echo "$p"
 			return 0
 		fi
