@@ -420,17 +420,39 @@ read_file(const char *path)
 	return buf;
 }
 
+/* word_char - a byte libconfuse 3.3 takes into an unquoted word */
+static int
+word_char(char c)
+{
+	return c && strchr(" #\"'\t\n\r={}()+,*", c) == NULL;
+}
+
+/* blank_until - blank p up to the end mark (kept), newlines kept; the end or NUL */
+static char *
+blank_until(char *p, const char *mark)
+{
+	size_t	n = strlen(mark);
+
+	for (; *p && strncmp(p, mark, n) != 0; p++)
+		if (*p != '\n')
+			*p = ' ';
+	return p;
+}
+
 /*
  * blank_comments - replace #, // and slash-star comments by spaces, keeping
  * newlines. libconfuse 3.3 miscounts lines after a comment (each one adds
- * two), which would put wrong line numbers on every later error.
+ * two), which would put wrong line numbers on every later error. As in
+ * its lexer, "//" and slash-star inside an unquoted word are part of it
+ * (unix:/run//mw.sock is one value). It runs again after each line
+ * blanked for an error: a quote on that line may have hidden comments.
  */
 static void
-blank_comments(char *p)
+blank_comments(char *buf)
 {
-	char	quote = 0;
+	char	quote = 0, *p;
 
-	for (; *p; p++) {
+	for (p = buf; *p; p++) {
 		if (quote) {
 			if (*p == '\\' && p[1])
 				p++;
@@ -438,19 +460,15 @@ blank_comments(char *p)
 				quote = 0;
 		} else if (*p == '"' || *p == '\'') {
 			quote = *p;
-		} else if (*p == '#' || (*p == '/' && p[1] == '/')) {
-			for (; *p && *p != '\n'; p++)
-				*p = ' ';
-			if (*p == 0)
+		} else if (*p == '#' || (*p == '/' && p[1] == '/' && (p == buf || !word_char(p[-1])))) {
+			if (*(p = blank_until(p, "\n")) == 0)
 				break;
-		} else if (*p == '/' && p[1] == '*') {
-			for (; *p && !(*p == '*' && p[1] == '/'); p++)
-				if (*p != '\n')
-					*p = ' ';
-			if (*p == 0)
+		} else if (*p == '/' && p[1] == '*' && (p == buf || !word_char(p[-1]))) {
+			p[0] = p[1] = ' ';	/* "/" "*" "/" does not close it */
+			if (*(p = blank_until(p + 2, "*/")) == 0)
 				break;
-			*p++ = ' ';
-			*p = ' ';
+			p[0] = p[1] = ' ';
+			p++;
 		}
 	}
 }
@@ -496,6 +514,7 @@ parse_all(char *buf, int *failed)
 		*failed = 1;
 		if (hard_line <= 0 || blank_line(buf, hard_line) < 0)
 			return NULL;
+		blank_comments(buf);
 		/* Soft errors of this pass will be found again: keep the hard one. */
 		while (cur_errs->n > before + 1) {
 			free(cur_errs->msg[before]);

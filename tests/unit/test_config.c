@@ -177,6 +177,42 @@ test_section_line(void **state)
 	conf_errors_free(&e);
 }
 
+/*
+ * Comments are what libconfuse takes for comments, no more: "//" inside an
+ * unquoted value is part of it; and after a line with a stray quote is
+ * blanked for its error, the comments the quote hid still keep their
+ * line numbers (an error was reported at line 5 of a 3-line file).
+ */
+static void
+test_comments(void **state)
+{
+	struct conf_errors e;
+	struct mw_conf *c;
+
+	(void) state;
+	c = load("socket = unix:/run//mw.sock // the socket\n"
+		 "user = \"u\"// a comment after a quoted value\n"
+		 "group = a /* c */ \n"
+		 "pid_file = \"\" /*/ still a comment */\n", &e);
+	assert_non_null(c);
+	assert_string_equal(c->socket, "unix:/run//mw.sock");
+	assert_string_equal(c->user, "u");
+	assert_string_equal(c->group, "a");
+	conf_release(c);
+	conf_errors_free(&e);
+	/* Slash-star inside a word is no comment to libconfuse: an error, not "x". */
+	assert_null(load("group = x/*c*/\n", &e));
+	assert_int_equal(e.n, 1);
+	conf_errors_free(&e);
+
+	c = load(".\"\n//\nt", &e);
+	assert_null(c);
+	assert_int_equal(e.n, 2);
+	assert_true(has_error(&e, 1, "unknown option '.'"));
+	assert_true(has_error(&e, 3, "unknown option 't'"));
+	conf_errors_free(&e);
+}
+
 /* Forms of string values. */
 static void
 test_forms(void **state)
@@ -294,6 +330,7 @@ main(void)
 		cmocka_unit_test(test_all_errors),
 		cmocka_unit_test(test_forms),
 		cmocka_unit_test(test_section_line),
+		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_snapshots),
 		cmocka_unit_test(test_shipped),
