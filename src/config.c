@@ -473,6 +473,37 @@ blank_comments(char *buf)
 	}
 }
 
+/*
+ * unclosed_section - the line of the outermost "{" that no "}" closes, or
+ * 0. libconfuse 3.3 takes the end of the file for the end of any open
+ * section, so a file cut short (a partial copy) would load without the
+ * rest of its rules. Comments must be blanked already.
+ */
+static int
+unclosed_section(const char *p)
+{
+	char	quote = 0;
+	int	line = 1, depth = 0, open_line = 0;
+
+	for (; *p; p++) {
+		if (*p == '\n')
+			line++;
+		if (quote) {
+			if (*p == '\\' && p[1])
+				line += *++p == '\n';
+			else if (*p == quote)
+				quote = 0;
+		} else if (*p == '"' || *p == '\'') {
+			quote = *p;
+		} else if (*p == '{' && depth++ == 0) {
+			open_line = line;
+		} else if (*p == '}' && depth > 0) {
+			depth--;
+		}
+	}
+	return depth > 0 ? open_line : 0;
+}
+
 /* blank_line - replace one line of buf with spaces; 0 if there was one */
 static int
 blank_line(char *buf, int line)
@@ -653,7 +684,7 @@ conf_load(const char *path, struct conf_errors *errs)
 	struct mw_conf *c = NULL;
 	char   *buf;
 	cfg_t  *cfg;
-	int	failed;
+	int	failed, line;
 	unsigned i;
 
 	pthread_once(&opts_once, opts_init);
@@ -665,6 +696,8 @@ conf_load(const char *path, struct conf_errors *errs)
 		goto out;
 	blank_comments(buf);
 	cfg = parse_all(buf, &failed);
+	if (!failed && (line = unclosed_section(buf)) > 0)
+		errors_add(errs, line, "this section is not closed: '}' missing before the end of the file");
 	if (failed || errs->n) {
 		if (cfg)
 			cfg_free(cfg);

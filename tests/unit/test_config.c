@@ -181,7 +181,8 @@ test_section_line(void **state)
  * Comments are what libconfuse takes for comments, no more: "//" inside an
  * unquoted value is part of it; and after a line with a stray quote is
  * blanked for its error, the comments the quote hid still keep their
- * line numbers (an error was reported at line 5 of a 3-line file).
+ * line numbers (an error was reported at line 5 of a 3-line file). A
+ * section left open at the end of the file is an error.
  */
 static void
 test_comments(void **state)
@@ -199,6 +200,14 @@ test_comments(void **state)
 	assert_string_equal(c->user, "u");
 	assert_string_equal(c->group, "a");
 	conf_release(c);
+	conf_errors_free(&e);
+	/* A file cut short inside a section: libconfuse 3.3 would take it whole. */
+	assert_null(load("archive \"x\" {\n bcc = {a@example.com}\n", &e));
+	assert_int_equal(e.n, 1);
+	assert_true(has_error(&e, 1, "not closed"));
+	conf_errors_free(&e);
+	assert_null(load("sign \"example.com\" {\n key \"a\" { file = \"/x}\" }\n# }\n", &e));
+	assert_true(has_error(&e, 1, "not closed"));
 	conf_errors_free(&e);
 	/* Slash-star inside a word is no comment to libconfuse: an error, not "x". */
 	assert_null(load("group = x/*c*/\n", &e));
