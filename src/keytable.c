@@ -90,7 +90,7 @@ kt_split(char *line, char **key, char **value)
 	if ((p = strchr(line, '#')) != NULL)
 		*p = 0;
 	line += strspn(line, " \t\r\n");
-	for (p = line + strlen(line); p > line && isspace((unsigned char) p[-1]); p--)
+	for (p = line + strlen(line); p > line && isspace((unsigned char) p[-1]);)
 		*--p = 0;
 	if (*line == 0)
 		return 0;		/* blank or comment */

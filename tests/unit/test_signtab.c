@@ -304,6 +304,27 @@ test_import(void **state)
 	signtab_free(t);
 }
 
+/*
+ * Trailing white space is trimmed whole: it used to be trimmed every other
+ * byte, which cut a one-letter value ("*@example.com k" named key "") and
+ * left a blank on a key path.
+ */
+static void
+test_import_spacing(void **state)
+{
+	struct signtab *t = signtab_new();
+	char	kt[1024];
+	int	fb;
+
+	(void) state;
+	snprintf(kt, sizeof(kt), "k example.com:s1:%s \t \n", rsa_file);
+	if (import(t, kt, "*@example.com k\nexample.org k \t \n") < 0)
+		fail_msg("import: %s", nreports ? reports[0] : "?");
+	assert_non_null(signtab_lookup(t, "example.com", &fb));
+	assert_non_null(signtab_lookup(t, "example.org", &fb));
+	signtab_free(t);
+}
+
 /* Every kind of bad line is reported with file and line; nothing ignored. */
 static void
 test_import_errors(void **state)
@@ -378,6 +399,7 @@ main(void)
 		cmocka_unit_test(test_fallback),
 		cmocka_unit_test(test_dual_and_limits),
 		cmocka_unit_test(test_import),
+		cmocka_unit_test(test_import_spacing),
 		cmocka_unit_test(test_import_errors),
 		cmocka_unit_test(test_import_files),
 	};
