@@ -110,13 +110,16 @@ kt_read(struct kt *t, const char *table, const char *path,
 	char	buf[KEYTABLE_MAX_LINE + 2], *key, *value;
 	FILE   *fp;
 	int	line = 0, toolong = 0;
+	long	start;
 
 	if ((fp = fopen(path, "r")) == NULL) {
 		kt_report(t, table, 0, "%s", strerror(errno));
 		return -1;
 	}
-	while (fgets(buf, sizeof(buf), fp) != NULL) {
-		int	whole = strchr(buf, '\n') != NULL || feof(fp);
+	/* The bytes read come from the file offset: a NUL byte hides no newline. */
+	while ((start = ftell(fp)) >= 0 && fgets(buf, sizeof(buf), fp) != NULL) {
+		size_t	got = (size_t) (ftell(fp) - start);
+		int	whole = (got > 0 && buf[got - 1] == '\n') || feof(fp);
 
 		if (!toolong)
 			line++;
@@ -126,11 +129,13 @@ kt_read(struct kt *t, const char *table, const char *path,
 			toolong = !whole;
 			continue;
 		}
-		if (kt_split(buf, &key, &value))
+		if (memchr(buf, 0, got) != NULL)
+			kt_report(t, table, line, "line holds a NUL byte");
+		else if (kt_split(buf, &key, &value))
 			fn(t, key, value, line);
 	}
-	if (ferror(fp))
-		kt_report(t, table, 0, "read error");
+	if (ferror(fp) || start < 0)
+		kt_report(t, table, 0, "read error (a regular file is needed)");
 	fclose(fp);
 	return 0;
 }

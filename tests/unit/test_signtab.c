@@ -262,6 +262,23 @@ import(struct signtab *t, const char *kt, const char *st)
 	return keytable_import(t, k, s, &o);
 }
 
+/* import_n - like import, the KeyTable given as n bytes (NUL bytes too) */
+static int
+import_n(struct signtab *t, const char *kt, size_t n, const char *st)
+{
+	struct keytable_opts o = {1, NULL, collect, NULL};
+	char	k[128], s[128];
+	FILE   *fp;
+
+	clear_reports();
+	snprintf(k, sizeof(k), "%s", file("KeyTable", ""));
+	snprintf(s, sizeof(s), "%s", file("SigningTable", st));
+	assert_non_null(fp = fopen(k, "w"));
+	assert_int_equal(fwrite(kt, 1, n, fp), n);
+	fclose(fp);
+	return keytable_import(t, k, s, &o);
+}
+
 /* OpenDKIM tables as installations write them. */
 static void
 test_import(void **state)
@@ -322,6 +339,15 @@ test_import_spacing(void **state)
 		fail_msg("import: %s", nreports ? reports[0] : "?");
 	assert_non_null(signtab_lookup(t, "example.com", &fb));
 	assert_non_null(signtab_lookup(t, "example.org", &fb));
+	signtab_free(t);
+	/* A NUL byte ("x", NUL, "y"): that line is reported, the next one read. */
+	t = signtab_new();
+	snprintf(kt, sizeof(kt), "x@y\nk example.com:s1:%s\n", rsa_file);
+	kt[1] = 0;
+	assert_int_equal(import_n(t, kt, 4 + strlen(kt + 4), "*@example.com k\n"), -1);
+	assert_true(reported("KeyTable:1:", "NUL byte"));
+	assert_int_equal(nreports, 1);
+	assert_non_null(signtab_lookup(t, "example.com", &fb));
 	signtab_free(t);
 }
 
