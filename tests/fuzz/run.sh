@@ -7,7 +7,7 @@
 # -t  seconds each target runs (default 60); 0 runs each seed once
 #     (a regression pass over the committed corpus)
 # -b  build only
-# TARGET: addr tags dns_wire config json jindex authres dmarc dkim (default: all)
+# TARGET: addr tags dns_wire config json jindex authres dmarc dkim spf (default: all)
 #
 # Needs clang with libFuzzer (Debian: clang) and a configured tree
 # (autoconf.h in MW_BUILDDIR). The libmw sources are compiled with
@@ -23,7 +23,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${MW_SRCDIR:=$(cd "$here/../.." && pwd)}"
 : "${MW_BUILDDIR:=$MW_SRCDIR}"
 : "${FUZZ_CC:=clang}"
-ALL="addr tags dns_wire config json jindex authres dmarc dkim"
+ALL="addr tags dns_wire config json jindex authres dmarc dkim spf"
 secs=60
 build_only=
 
