@@ -45,7 +45,11 @@ warn_once(int *flag, const char *text)
 		mw_log(LOG_WARNING, "warning: %s", text);
 }
 
-/* copy_bounded - strlcpy that reports truncation */
+/*
+ * copy_bounded - strlcpy that reports truncation. A value cut to fit ends
+ * in "...": never silently another name (a HELO, a SASL login, a daemon
+ * name), it matches no domain, user or list entry, and the log shows it.
+ */
 static int
 copy_bounded(char *dst, size_t len, const char *src)
 {
@@ -54,6 +58,8 @@ copy_bounded(char *dst, size_t len, const char *src)
 	if (n >= len) {
 		memcpy(dst, src, len - 1);
 		dst[len - 1] = 0;
+		if (len > 4)
+			memcpy(dst + len - 4, "...", 3);
 		return -1;
 	}
 	memcpy(dst, src, n + 1);

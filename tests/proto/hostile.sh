@@ -28,7 +28,7 @@ log() { grep -q -- "$1" "$W/mailwarden.log" || mw_fail "no log line matching: $1
 log 'QCOUNT: .*headers=too-many-or-too-large, action=reject at header 552 5.3.4'
 log 'QBYTES: .*action=reject at header 552 5.3.4'
 log 'QLONGRCPT: .*nrcpt=1, rcpt=<rrrr*\.\.\.> reject at RCPT 501 5.1.3, action=abort'
-log 'QLONGFROM: .*dir=inbound (external), from=<ffff*>, nrcpt=0, action=reject at MAIL 501 5.1.7'
+log 'QLONGFROM: .*dir=inbound (external), from=<ffff*\.\.\.>, nrcpt=0, action=reject at MAIL 501 5.1.7'
 log 'NOQUEUE: client=odd.example.net\[198.51.100.9\], dir=inbound (external), from=<>, nrcpt=1, .*action=accept$'
 log 'QABORT1: .*action=abort'
 log 'QAFTER: .*from=<y??Injected: yes@example.net>'

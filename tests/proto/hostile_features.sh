@@ -4,7 +4,8 @@
 # journal): NUL bytes in header values and body, a 1000-byte and a 64 KB
 # header value, 10,000 headers, a 2,000-byte body line, several From
 # headers, a From with 50 addresses, an unterminated address, encoded-word
-# and IDN From, no headers at all, an empty body. Each gets its designed
+# and IDN From, no headers at all, an empty body, a HELO longer than a
+# host name. Each gets its designed
 # SMTP reply and log line, the daemon stays up, and the journal it wrote
 # verifies. Small values through miltertest (tests/proto/hostile_features.lua);
 # large ones and raw bytes through the private Postfix (miltertest breaks
@@ -122,6 +123,13 @@ pf 550 pfnohdr
 line pfnohdr "dmarc=permerror (no From header), $reject"
 pf 250 pfnul
 line pfnul "$ok"
+# A HELO longer than any host name (the milter keeps 255 bytes): cut
+# visibly, never taken for another name.
+printf 'From: pfhelo@example.test\n\nbody\n' >"$W/pfhelo.eml"
+mw_send_expect 250 --from pfhelo@example.test --xclient-addr 192.0.2.10 -n --data "@$W/pfhelo.eml" \
+	--helo "$(head -c 290 /dev/zero | tr '\0' h).example.test"
+mw_log_wait "from=<pfhelo@example.test>" 5 || mw_fail "no log line for pfhelo"
+line pfhelo "spf-helo=none"
 
 # A header longer than Postfix keeps (it cut the 64 KB Subject at about
 # 60000 bytes, for mailwarden and the recipient alike: the journal's copy
@@ -130,7 +138,9 @@ line pfnul "$ok"
 subject_len() {
 	awk '/^Subject: /{p=1; n=0} p && !/^Subject: / && !/^[ \t]/{exit} p{n += gsub(/s/, "")} END{print n+0}' "$1"
 }
-mw_wait_delivered 3 >/dev/null || mw_fail "the accepted messages were not delivered"
+mw_wait_delivered 4 >/dev/null || mw_fail "the accepted messages were not delivered"
+grep -q "smtp.helo=h*\.\.\.;" "$(grep -l '^From: pfhelo@' "$MW_SINK_DIR"/*)" ||
+	mw_fail "the long HELO is not shown cut in Authentication-Results"
 kept=$(subject_len "$(grep -l '^From: pf64k@' "$W"/journal/*/*.eml)")
 delivered=$(subject_len "$(grep -l '^From: pf64k@' "$MW_SINK_DIR"/*)")
 [ "$kept" -gt 1000 ] && [ "$kept" = "$delivered" ] ||
