@@ -29,9 +29,8 @@ split(char *buf, size_t size, char **s, unsigned n)
 	char   *p = buf;
 
 	for (i = 0; i < n; i++) {
-		s[i] = p;
-		if (p < buf + size)
-			p += strlen(p) + 1;
+		s[i] = p < buf + size ? p : buf + size;	/* buf[size] is the last NUL */
+		p = s[i] + strlen(s[i]) + 1;
 	}
 }
 
