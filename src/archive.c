@@ -260,7 +260,7 @@ arch_journal_open(struct mw_msg *m, struct arch_msg *s, const struct arch_conf *
 {
 	struct json_buf b;
 
-	if (journal_open(ac->journal_dir, m->qid, time(NULL), &s->j, s->jerr,
+	if (journal_open(ac->writer, m->qid, time(NULL), &s->j, s->jerr,
 			 sizeof(s->jerr)) < 0) {
 		s->jfailed = 1;
 		return;

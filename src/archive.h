@@ -40,8 +40,11 @@ struct arch_rule {
 	int	best_effort;
 };
 
+struct jwriter;
+
 struct arch_conf {
 	const char *journal_dir;
+	struct jwriter *writer;		/* journal_dir's group commit, if journaled */
 	struct arch_rule *rule;
 	unsigned nrule;
 	unsigned nbcc;			/* BCC addresses over all rules */

@@ -6,8 +6,9 @@
  *	struct arch_conf (archive.h). A rule that neither copies nor
  *	journals is an error. When a rule journals, journal_dir is checked
  *	now, once per snapshot: an absolute path to an existing directory
- *	that the run-as user can write, on a writable file system. Errors
- *	carry the file and line of the option or section.
+ *	that the run-as user can write, on a writable file system, and its
+ *	writer (the group commit queue, jwriter.h) is made. Errors carry the
+ *	file and line of the option or section.
  */
 #include "autoconf.h"
 
@@ -92,6 +93,7 @@ arch_conf_free(void *data)
 		free(ac->rule[i].bcc);
 	}
 	free(ac->rule);
+	jwriter_free(ac->writer);
 	free(ac);
 }
 
@@ -126,6 +128,8 @@ arch_conf_load(cfg_t *cfg, struct mw_conf *conf, void **data)
 			ac->journal_required = 1;
 	}
 	if (rc == 0 && first && arch_dir_load(cfg, conf, ac, first) < 0)
+		rc = -1;
+	if (rc == 0 && first && (ac->writer = jwriter_new(ac->journal_dir)) == NULL)
 		rc = -1;
 	if (rc < 0)
 		arch_conf_free(ac);

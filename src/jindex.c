@@ -9,10 +9,11 @@
  *	Writers (milter threads, possibly several processes) serialize on an
  *	exclusive flock() of the index, taken on a descriptor of their own
  *	(flock locks belong to the open file, so threads exclude each other
- *	too). Under the lock a writer reads the last line, appends the new
- *	one with a single write() on an O_APPEND descriptor, and fsyncs. A
- *	failed or short append is cut off again, so the index never keeps a
- *	torn line that would stop every later append.
+ *	too). Under the lock a writer reads the last line, appends the lines
+ *	of a whole batch of entries (jwriter.c) with a single write() on an
+ *	O_APPEND descriptor, and fdatasyncs. A failed or short append is cut
+ *	off again, so the index never keeps a torn line that would stop every
+ *	later append.
  *
  *	Functions return 0 or -1 and write the reason into the caller's
  *	buffer; they never log.
@@ -276,41 +277,80 @@ jindex_cut(int fd, off_t size)
 		(void) fsync(fd);
 }
 
-/*
- * jindex_append - under the caller's lock, give r the next sequence number
- * and its chain hash, append its line and fsync. The time, entry and both
- * file hashes must be set.
- */
-int
-jindex_append(int fd, struct jindex_rec *r, char *err, size_t len)
+/* jindex_next - seq and chain of r, the line after prev; its line into out */
+static int
+jindex_next(const char *prev, size_t prevlen, unsigned long long seq,
+	    struct jindex_rec *r, char *out, size_t outlen)
 {
-	char	prev[JINDEX_MAX_LINE + 1], out[JINDEX_MAX_LINE + 1];
+	r->seq = seq;
+	if (jindex_chain(prev, prevlen, r, r->chain) < 0)
+		return -1;
+	return jindex_format(r, out, outlen);
+}
+
+/* jindex_lines - the lines of n records after the index's last line, in buf */
+static int
+jindex_lines(const char *prev, size_t prevlen, struct jindex_rec *const *r, size_t n,
+	     char *buf, size_t *buflen, char *err, size_t len)
+{
 	struct jindex_rec last;
-	size_t	prevlen;
-	off_t	size;
-	ssize_t	n;
+	unsigned long long seq = 1;
+	size_t	i, off = 0;
 	int	olen;
 
-	if (jindex_tail(fd, prev, &prevlen, &size, err, len) < 0)
-		return -1;
-	r->seq = 1;
 	if (prevlen) {
 		if (jindex_parse(prev, prevlen, &last, err, len) < 0) {
 			snprintf(err, len, "the last line of %s is damaged: run mailwarden-archive verify", JINDEX_FILE);
 			return -1;
 		}
-		r->seq = last.seq + 1;
+		seq = last.seq + 1;
 	}
-	if (jindex_chain(prev, prevlen, r, r->chain) < 0
-	    || (olen = jindex_format(r, out, sizeof(out))) < 0) {
-		snprintf(err, len, "cannot format the index line of %s", r->entry);
-		return -1;
+	for (i = 0; i < n; i++) {
+		if ((olen = jindex_next(i ? buf + off - prevlen : prev, prevlen, seq + i,
+					r[i], buf + off, JINDEX_MAX_LINE + 1)) < 0) {
+			snprintf(err, len, "cannot format the index line of %s", r[i]->entry);
+			return -1;
+		}
+		prevlen = (size_t) olen;
+		off += prevlen;
 	}
-	if ((n = write(fd, out, (size_t) olen)) != olen || fsync(fd) < 0) {
-		snprintf(err, len, "append to %s: %s", JINDEX_FILE,
-			 n >= 0 && n < olen ? "short write (file system full?)" : strerror(errno));
-		jindex_cut(fd, size);
-		return -1;
-	}
+	*buflen = off;
 	return 0;
+}
+
+/*
+ * jindex_append - under the caller's lock, give each of n records the next
+ * sequence number and its chain hash, append their lines with one write
+ * and fdatasync. Their time, entry and both file hashes must be set. All
+ * or none: a failed or short append is cut off again.
+ */
+int
+jindex_append(int fd, struct jindex_rec *const *r, size_t n, char *err, size_t len)
+{
+	char	prev[JINDEX_MAX_LINE + 1], *buf;
+	size_t	prevlen, blen;
+	off_t	size;
+	ssize_t	w = 0;
+	int	rc = -1;
+
+	if (n == 0)
+		return 0;
+	if (jindex_tail(fd, prev, &prevlen, &size, err, len) < 0)
+		return -1;
+	if ((buf = malloc(n * JINDEX_MAX_LINE + 1)) == NULL) {
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	if (jindex_lines(prev, prevlen, r, n, buf, &blen, err, len) < 0)
+		goto out;
+	if ((w = write(fd, buf, blen)) != (ssize_t) blen || fdatasync(fd) < 0) {
+		snprintf(err, len, "append to %s: %s", JINDEX_FILE,
+			 w >= 0 && (size_t) w < blen ? "short write (file system full?)" : strerror(errno));
+		jindex_cut(fd, size);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
 }

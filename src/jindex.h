@@ -44,6 +44,6 @@ int	jindex_format(const struct jindex_rec *, char *, size_t);
 int	jindex_parse(const char *, size_t, struct jindex_rec *, char *, size_t);
 int	jindex_open_locked(int dirfd, int *fdp, char *, size_t);
 int	jindex_tail(int fd, char *line, size_t *linelen, off_t *size, char *, size_t);
-int	jindex_append(int fd, struct jindex_rec *, char *, size_t);
+int	jindex_append(int fd, struct jindex_rec *const *, size_t n, char *, size_t);
 
 #endif

@@ -4,12 +4,21 @@
  * DESCRIPTION
  *	journal_open() creates DIR/tmp/BASE.eml (O_EXCL); journal_write()
  *	appends to it and feeds SHA-256 as the message streams in, so no
- *	message is ever held whole in memory. journal_finish() fsyncs it.
- *	journal_commit() writes DIR/tmp/BASE.json the same way, then, under
- *	the index lock, renames both into DIR/DAY/, fsyncs DIR/DAY, and
- *	appends the index line (fsynced). Only then may the message be
- *	accepted. Any failure removes what this entry created, so a failed
- *	entry leaves neither files nor an index line behind.
+ *	message is ever held whole in memory. journal_finish() fdatasyncs
+ *	it. journal_commit() writes DIR/tmp/BASE.json the same way and hands
+ *	the entry to the directory's writer (jwriter.c), which, under the
+ *	index lock and batched with other threads' entries, renames both
+ *	into DIR/DAY/ (journal_publish: never replacing a file), fsyncs
+ *	DIR/DAY and appends the index line (fdatasynced). Only then may the
+ *	message be accepted. Any failure removes what this entry created, so
+ *	a failed entry leaves neither files nor an index line behind.
+ *
+ *	DIR/tmp/ and DIR/DAY/ are made only when a create or rename finds
+ *	them missing: nothing is made or looked up per message otherwise.
+ *
+ *	(Unnamed O_TMPFILE files linked into place were tried: no cheaper
+ *	here, and on a file system without a journal the directory fsync
+ *	does not make the linked inode's link count durable.)
  *
  *	BASE is TIME-QID-RANDOM: the UTC time the message started, the queue
  *	ID reduced to letters and digits, and 64 random bits.
@@ -38,11 +47,23 @@
 
 #define JOURNAL_MAX_QID	32		/* queue ID characters kept in a name */
 
+/* One file of an entry: BASE.eml or BASE.json. */
+struct jfile {
+	const char *ext;
+	int	fd;			/* open while being written */
+	int	named;			/* DIR/tmp/BASE.ext exists: remove on failure */
+	int	published;		/* renamed to DIR/DAY/BASE.ext by this entry */
+};
+
 struct journal {
+	struct jwriter *w;
 	int	dirfd;			/* the journal directory */
-	int	fd;			/* tmp/BASE.eml while streaming, else -1 */
-	int	have_eml, have_json;	/* temporary files to remove */
+	dev_t	dev;			/* ... and what it is */
+	ino_t	ino;
+	int	finished;		/* the message is complete: no more writes */
+	int	eml_ready, json_ready;	/* written and synced */
 	int	committed;
+	struct jfile eml, json;
 	char	day[11];		/* YYYY-MM-DD */
 	char	base[96];
 	char	entry[JINDEX_MAX_ENTRY];	/* DAY/BASE */
@@ -50,14 +71,6 @@ struct journal {
 	uint64_t size;
 	char	eml_hex[65];
 };
-
-/* journal_path - "tmp/BASE.ext" or "DAY/BASE.ext" */
-static void
-journal_path(const struct journal *j, const char *where, const char *ext,
-	     char *out, size_t len)
-{
-	snprintf(out, len, "%s/%s.%s", where, j->base, ext);
-}
 
 /* journal_name - choose DAY and BASE for a message started at now */
 static int
@@ -87,10 +100,10 @@ journal_name(struct journal *j, const char *qid, time_t now, char *err, size_t l
 
 /* journal_mkdir - make a directory below the journal; fsync the journal if new */
 static int
-journal_mkdir(struct journal *j, const char *name, char *err, size_t len)
+journal_mkdir(int dirfd, const char *name, char *err, size_t len)
 {
-	if (mkdirat(j->dirfd, name, 0750) == 0) {
-		if (fsync(j->dirfd) == 0)
+	if (mkdirat(dirfd, name, 0750) == 0) {
+		if (fsync(dirfd) == 0)
 			return 0;
 	} else if (errno == EEXIST) {
 		return 0;
@@ -99,35 +112,78 @@ journal_mkdir(struct journal *j, const char *name, char *err, size_t len)
 	return -1;
 }
 
-/* journal_open - start an entry: DIR/tmp/BASE.eml, empty */
-int
-journal_open(const char *dir, const char *qid, time_t now, struct journal **jp,
-	     char *err, size_t len)
+/* journal_tmppath - "tmp/BASE.ext" */
+static void
+journal_tmppath(const struct journal *j, const struct jfile *f, char *out, size_t len)
 {
-	struct journal *j;
+	snprintf(out, len, "%s/%s.%s", JOURNAL_TMPDIR, j->base, f->ext);
+}
+
+/* journal_openat - one attempt at DIR/tmp/BASE.ext; fd or -1 (errno) */
+static int
+journal_openat(const struct journal *j, const struct jfile *f)
+{
 	char	path[160];
 
-	*jp = NULL;
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		snprintf(err, len, "out of memory");
-		return -1;
+	journal_tmppath(j, f, path, sizeof(path));
+	return openat(j->dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+}
+
+/* journal_create - DIR/tmp/BASE.ext, new; DIR/tmp made if missing */
+static int
+journal_create(struct journal *j, struct jfile *f, char *err, size_t len)
+{
+	char	path[160];
+
+	if ((f->fd = journal_openat(j, f)) < 0 && errno == ENOENT) {
+		if (journal_mkdir(j->dirfd, JOURNAL_TMPDIR, err, len) < 0)
+			return -1;
+		f->fd = journal_openat(j, f);
 	}
-	j->fd = -1;
-	if ((j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		snprintf(err, len, "open %s: %s", dir, strerror(errno));
-		free(j);
-		return -1;
-	}
-	*jp = j;
-	if (journal_name(j, qid, now, err, len) < 0
-	    || journal_mkdir(j, JOURNAL_TMPDIR, err, len) < 0)
-		return -1;
-	journal_path(j, JOURNAL_TMPDIR, "eml", path, sizeof(path));
-	if ((j->fd = openat(j->dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0) {
+	if (f->fd < 0) {
+		journal_tmppath(j, f, path, sizeof(path));
 		snprintf(err, len, "create %s: %s", path, strerror(errno));
 		return -1;
 	}
-	j->have_eml = 1;
+	f->named = 1;
+	return 0;
+}
+
+/* journal_dir_open - the journal directory, and what it is */
+static int
+journal_dir_open(struct journal *j, const char *dir, char *err, size_t len)
+{
+	struct stat st;
+
+	if ((j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0
+	    || fstat(j->dirfd, &st) < 0) {
+		snprintf(err, len, "open %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	j->dev = st.st_dev;
+	j->ino = st.st_ino;
+	return 0;
+}
+
+/* journal_open - start an entry: DIR/tmp/BASE.eml, empty */
+int
+journal_open(struct jwriter *w, const char *qid, time_t now, struct journal **jp,
+	     char *err, size_t len)
+{
+	struct journal *j;
+
+	if ((*jp = j = calloc(1, sizeof(*j))) == NULL) {
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	j->w = w;
+	j->eml.fd = j->json.fd = -1;
+	j->eml.ext = "eml";
+	j->json.ext = "json";
+	if (journal_dir_open(j, jwriter_dir(w), err, len) < 0
+	    || journal_name(j, qid, now, err, len) < 0
+	    || journal_create(j, &j->eml, err, len) < 0)
+		return -1;
 	if ((j->md = EVP_MD_CTX_new()) == NULL
 	    || EVP_DigestInit_ex(j->md, EVP_sha256(), NULL) != 1) {
 		snprintf(err, len, "SHA-256 unavailable");
@@ -163,11 +219,11 @@ write_all(int fd, const void *p, size_t n)
 int
 journal_write(struct journal *j, const void *p, size_t n, char *err, size_t len)
 {
-	if (j->fd < 0) {
+	if (j->eml.fd < 0 || j->finished) {
 		snprintf(err, len, "entry %s is not open", j->entry);
 		return -1;
 	}
-	if (write_all(j->fd, p, n) < 0) {
+	if (write_all(j->eml.fd, p, n) < 0) {
 		snprintf(err, len, "write %s/%s.eml: %s", JOURNAL_TMPDIR, j->base, strerror(errno));
 		return -1;
 	}
@@ -193,134 +249,152 @@ journal_base(const struct journal *j)
 	return j->base;
 }
 
-/* journal_finish - the message is complete: fsync it, give its hash and size */
+/* journal_day - "DAY" */
+const char *
+journal_day(const struct journal *j)
+{
+	return j->day;
+}
+
+/* journal_dirfd - the journal directory the entry is written in */
+int
+journal_dirfd(const struct journal *j)
+{
+	return j->dirfd;
+}
+
+/* journal_same_dir - were both entries written in the same directory? */
+int
+journal_same_dir(const struct journal *a, const struct journal *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+/* journal_sync - fdatasync and close a complete temporary file */
+static int
+journal_sync(struct journal *j, struct jfile *f, char *err, size_t len)
+{
+	int	rc = fdatasync(f->fd);
+
+	if (close(f->fd) < 0)
+		rc = -1;
+	f->fd = -1;
+	if (rc < 0)
+		snprintf(err, len, "fsync %s/%s.%s: %s", JOURNAL_TMPDIR, j->base, f->ext,
+			 strerror(errno));
+	return rc;
+}
+
+/* journal_finish - the message is complete: sync it, give its hash and size */
 int
 journal_finish(struct journal *j, char hex[65], uint64_t *size, char *err, size_t len)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen;
-	int	rc;
 
-	if (j->fd < 0) {
+	if (j->eml.fd < 0 || j->finished) {
 		snprintf(err, len, "entry %s is not open", j->entry);
 		return -1;
 	}
-	rc = fsync(j->fd);
-	if (close(j->fd) < 0)
-		rc = -1;
-	j->fd = -1;
-	if (rc < 0) {
-		snprintf(err, len, "fsync %s/%s.eml: %s", JOURNAL_TMPDIR, j->base, strerror(errno));
+	j->finished = 1;
+	if (journal_sync(j, &j->eml, err, len) < 0)
 		return -1;
-	}
 	if (EVP_DigestFinal_ex(j->md, md, &mdlen) != 1 || mdlen != 32) {
 		snprintf(err, len, "SHA-256 failed");
 		return -1;
 	}
 	jindex_hex(md, 32, j->eml_hex);
+	j->eml_ready = 1;
 	memcpy(hex, j->eml_hex, 65);
 	*size = j->size;
 	return 0;
 }
 
-/* journal_write_json - DIR/tmp/BASE.json, fsynced */
+/* journal_write_json - the envelope record's temporary file, synced */
 static int
 journal_write_json(struct journal *j, const char *json, size_t n, char *err, size_t len)
 {
-	char	path[160];
-	int	fd, rc;
-
-	journal_path(j, JOURNAL_TMPDIR, "json", path, sizeof(path));
-	if ((fd = openat(j->dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0) {
-		snprintf(err, len, "create %s: %s", path, strerror(errno));
+	if (journal_create(j, &j->json, err, len) < 0)
+		return -1;
+	if (write_all(j->json.fd, json, n) < 0) {
+		snprintf(err, len, "write %s/%s.json: %s", JOURNAL_TMPDIR, j->base, strerror(errno));
 		return -1;
 	}
-	j->have_json = 1;
-	rc = write_all(fd, json, n) == 0 && fsync(fd) == 0 ? 0 : -1;
-	if (close(fd) < 0)
-		rc = -1;
-	if (rc < 0)
-		snprintf(err, len, "write %s: %s", path, strerror(errno));
-	return rc;
+	if (journal_sync(j, &j->json, err, len) < 0)
+		return -1;
+	j->json_ready = 1;
+	return 0;
 }
 
-/* journal_move - rename one temporary file into DIR/DAY/, never replacing */
+/* journal_move - rename DIR/tmp/BASE.ext to DAY/BASE.ext (dayfd), never replacing */
 static int
-journal_move(struct journal *j, const char *ext, char *err, size_t len)
+journal_move(struct journal *j, struct jfile *f, int dayfd, char *err, size_t len)
 {
-	char	from[160], to[160];
+	char	from[160], to[128];
 	int	rc;
 
-	journal_path(j, JOURNAL_TMPDIR, ext, from, sizeof(from));
-	journal_path(j, j->day, ext, to, sizeof(to));
-	rc = renameat2(j->dirfd, from, j->dirfd, to, RENAME_NOREPLACE);
+	journal_tmppath(j, f, from, sizeof(from));
+	snprintf(to, sizeof(to), "%s.%s", j->base, f->ext);
+	rc = renameat2(j->dirfd, from, dayfd, to, RENAME_NOREPLACE);
 	if (rc < 0 && errno == EINVAL)	/* file system without NOREPLACE */
-		rc = renameat(j->dirfd, from, j->dirfd, to);
+		rc = renameat(j->dirfd, from, dayfd, to);
 	if (rc < 0) {
-		snprintf(err, len, "rename %s to %s: %s", from, to, strerror(errno));
+		snprintf(err, len, "rename %s to %s/%s: %s", from, j->day, to, strerror(errno));
 		return -1;
 	}
+	f->named = 0;
+	f->published = 1;
 	return 0;
 }
 
-/* journal_sync_day - fsync DIR/DAY so the renames are durable */
-static int
-journal_sync_day(struct journal *j, char *err, size_t len)
-{
-	int	fd, rc;
-
-	if ((fd = openat(j->dirfd, j->day, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		snprintf(err, len, "open %s: %s", j->day, strerror(errno));
-		return -1;
-	}
-	rc = fsync(fd);
-	if (rc < 0)
-		snprintf(err, len, "fsync %s: %s", j->day, strerror(errno));
-	close(fd);
-	return rc;
-}
-
-/* journal_unpublish - remove an entry's files from DIR/DAY after a failure */
+/* journal_remove - remove one file this entry put in DIR/DAY */
 static void
-journal_unpublish(struct journal *j, int n)
+journal_remove(struct journal *j, struct jfile *f)
 {
 	char	path[160];
 
-	if (n >= 1) {
-		journal_path(j, j->day, "eml", path, sizeof(path));
-		(void) unlinkat(j->dirfd, path, 0);
-	}
-	if (n >= 2) {
-		journal_path(j, j->day, "json", path, sizeof(path));
-		(void) unlinkat(j->dirfd, path, 0);
-	}
-	if (n >= 1) {
-		char	e[8];
-
-		(void) journal_sync_day(j, e, sizeof(e));
-	}
+	if (!f->published)
+		return;
+	snprintf(path, sizeof(path), "%s/%s.%s", j->day, j->base, f->ext);
+	(void) unlinkat(j->dirfd, path, 0);
+	f->published = 0;
 }
 
-/* journal_publish - under the index lock: move, sync, append the index line */
-static int
-journal_publish(struct journal *j, int ifd, struct jindex_rec *r, char *err, size_t len)
+/*
+ * journal_publish - for the writer, under the index lock: move both files
+ * into DIR/DAY (dayfd); the caller fsyncs dayfd. On failure nothing is left
+ * there.
+ */
+int
+journal_publish(struct journal *j, int dayfd, char *err, size_t len)
 {
-	int	moved = 0;
-
-	if (journal_move(j, "eml", err, len) < 0)
-		goto fail;
-	j->have_eml = 0;
-	moved = 1;
-	if (journal_move(j, "json", err, len) < 0)
-		goto fail;
-	j->have_json = 0;
-	moved = 2;
-	if (journal_sync_day(j, err, len) < 0 || jindex_append(ifd, r, err, len) < 0)
-		goto fail;
+	if (!j->eml_ready || !j->json_ready || j->eml.published || j->json.published) {
+		snprintf(err, len, "entry %s is not ready to commit", j->entry);
+		return -1;
+	}
+	if (journal_move(j, &j->eml, dayfd, err, len) < 0)
+		return -1;
+	if (journal_move(j, &j->json, dayfd, err, len) < 0) {
+		journal_remove(j, &j->eml);
+		return -1;
+	}
 	return 0;
-fail:
-	journal_unpublish(j, moved);
-	return -1;
+}
+
+/* journal_unpublish - for the writer: undo journal_publish after a later failure */
+void
+journal_unpublish(struct journal *j)
+{
+	int	fd;
+
+	if (!j->eml.published && !j->json.published)
+		return;
+	journal_remove(j, &j->eml);
+	journal_remove(j, &j->json);
+	if ((fd = openat(j->dirfd, j->day, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void) fsync(fd);
+		close(fd);
+	}
 }
 
 /* journal_commit - make the entry durable and index it; r gets its line */
@@ -330,10 +404,10 @@ journal_commit(struct journal *j, const char *json, size_t n, struct jindex_rec 
 {
 	time_t	now = time(NULL);
 	struct tm tm;
-	int	ifd, rc;
 
 	memset(r, 0, sizeof(*r));
-	if (j->fd >= 0 || !j->have_eml || j->committed) {
+	if (!j->eml_ready || j->committed || j->json_ready || j->json.named
+	    || j->json.fd >= 0) {
 		snprintf(err, len, "entry %s is not ready to commit", j->entry);
 		return -1;
 	}
@@ -341,41 +415,44 @@ journal_commit(struct journal *j, const char *json, size_t n, struct jindex_rec 
 		snprintf(err, len, "SHA-256 failed");
 		return -1;
 	}
-	if (journal_write_json(j, json, n, err, len) < 0
-	    || journal_mkdir(j, j->day, err, len) < 0
-	    || jindex_open_locked(j->dirfd, &ifd, err, len) < 0)
+	if (journal_write_json(j, json, n, err, len) < 0)
 		return -1;
 	gmtime_r(&now, &tm);
 	strftime(r->time, sizeof(r->time), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(r->entry, sizeof(r->entry), "%s", j->entry);
 	memcpy(r->eml, j->eml_hex, sizeof(r->eml));
-	rc = journal_publish(j, ifd, r, err, len);
-	close(ifd);			/* releases the lock */
-	if (rc == 0)
-		j->committed = 1;
-	return rc;
+	if (jwriter_commit(j->w, j, r, err, len) < 0)
+		return -1;
+	j->committed = 1;
+	return 0;
+}
+
+/* journal_drop - close a temporary file; remove it if it has a name */
+static void
+journal_drop(struct journal *j, struct jfile *f)
+{
+	char	path[160];
+
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	if (f->named) {
+		journal_tmppath(j, f, path, sizeof(path));
+		(void) unlinkat(j->dirfd, path, 0);
+	}
 }
 
 /* journal_free - end an entry; removes its temporary files unless committed */
 void
 journal_free(struct journal *j)
 {
-	char	path[160];
-
 	if (j == NULL)
 		return;
-	if (j->fd >= 0)
-		close(j->fd);
-	if (j->have_eml) {
-		journal_path(j, JOURNAL_TMPDIR, "eml", path, sizeof(path));
-		(void) unlinkat(j->dirfd, path, 0);
-	}
-	if (j->have_json) {
-		journal_path(j, JOURNAL_TMPDIR, "json", path, sizeof(path));
-		(void) unlinkat(j->dirfd, path, 0);
-	}
+	journal_drop(j, &j->eml);
+	journal_drop(j, &j->json);
 	EVP_MD_CTX_free(j->md);
-	close(j->dirfd);
+	if (j->dirfd >= 0)
+		close(j->dirfd);
 	free(j);
 }
 

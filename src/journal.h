@@ -7,8 +7,11 @@
  *	An entry is two files in a directory per day: BASE.eml, the message
  *	exactly as received, and BASE.json, its envelope record. The message
  *	is streamed to a temporary file while it arrives; journal_commit()
- *	makes both durable and visible and appends the entry to the index
- *	(jindex.h). See mailwarden-archive(8) for the format.
+ *	makes both files durable and hands the entry to the directory's
+ *	writer (jwriter.h), which moves them into DIR/DAY/ and appends the
+ *	entry to the index (jindex.h) together with the entries of other
+ *	threads that commit at the same time. See mailwarden-archive(8) for
+ *	the format.
  */
 #ifndef MW_JOURNAL_H
 #define MW_JOURNAL_H
@@ -18,12 +21,13 @@
 #include <time.h>
 
 #include "jindex.h"
+#include "jwriter.h"
 
 #define JOURNAL_TMPDIR	"tmp"
 
 struct journal;
 
-int	journal_open(const char *dir, const char *qid, time_t now,
+int	journal_open(struct jwriter *, const char *qid, time_t now,
 		     struct journal **, char *err, size_t errlen);
 int	journal_write(struct journal *, const void *, size_t, char *, size_t);
 const char *journal_entry(const struct journal *);
@@ -35,5 +39,12 @@ int	journal_commit(struct journal *, const char *json, size_t jsonlen,
 void	journal_free(struct journal *);
 int	journal_dir_check(const char *dir, const char *user, const char *group,
 			  char *, size_t);
+
+/* For the writer (jwriter.c), under the index lock. */
+int	journal_dirfd(const struct journal *);
+const char *journal_day(const struct journal *);
+int	journal_same_dir(const struct journal *, const struct journal *);
+int	journal_publish(struct journal *, int dayfd, char *, size_t);
+void	journal_unpublish(struct journal *);
 
 #endif
