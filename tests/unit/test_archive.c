@@ -1,7 +1,8 @@
 /*
  * test_archive - archive rules, BCC de-duplication, JSON escaping, the
  * hash chain, and journal entries written, committed and verified
- * (including tampering and concurrent writers) in a scratch directory.
+ * (including tampering, concurrent writers and the group commit's
+ * batches and failures) in a scratch directory.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -315,7 +317,7 @@ verify(const char *dir, struct reports *rep, struct jverify_result *res)
 
 /* put_entry_rc - one committed entry, no assertions (threads); 0 or -1 */
 static int
-put_entry_rc(const char *dir, const char *qid, const char *body, char *entry,
+put_entry_rc(struct jwriter *w, const char *qid, const char *body, char *entry,
 	     size_t len, char *err, size_t errlen)
 {
 	struct journal *j;
@@ -324,7 +326,7 @@ put_entry_rc(const char *dir, const char *qid, const char *body, char *entry,
 	uint64_t size;
 	int	rc = -1;
 
-	if (journal_open(dir, qid, time(NULL), &j, err, errlen) == 0
+	if (journal_open(w, qid, time(NULL), &j, err, errlen) == 0
 	    && journal_write(j, "Subject: t\r\n\r\n", 14, err, errlen) == 0
 	    && journal_write(j, body, strlen(body), err, errlen) == 0
 	    && journal_finish(j, hex, &size, err, errlen) == 0
@@ -343,11 +345,11 @@ put_entry_rc(const char *dir, const char *qid, const char *body, char *entry,
 
 /* put_entry - one committed entry; its name into entry */
 static void
-put_entry(const char *dir, const char *qid, const char *body, char *entry, size_t len)
+put_entry(struct jwriter *w, const char *qid, const char *body, char *entry, size_t len)
 {
 	char	err[256];
 
-	if (put_entry_rc(dir, qid, body, entry, len, err, sizeof(err)) < 0)
+	if (put_entry_rc(w, qid, body, entry, len, err, sizeof(err)) < 0)
 		fail_msg("entry %s: %s", qid, err);
 }
 
@@ -379,17 +381,21 @@ test_journal_tamper(void **state)
 	char	dir[64], e[3][JINDEX_MAX_ENTRY];
 	struct reports rep;
 	struct jverify_result res;
+	struct jwriter *w;
 	int	i;
 
 	(void) state;
 	scratch(dir);
+	assert_non_null(w = jwriter_new(dir));
 	assert_int_equal(verify(dir, &rep, &res), 0);	/* empty journal */
 	for (i = 0; i < 3; i++)
-		put_entry(dir, i == 1 ? "Q/2" : "Q1", i ? "second\r\n" : "first\r\n", e[i], sizeof(e[i]));
+		put_entry(w, i == 1 ? "Q/2" : "Q1", i ? "second\r\n" : "first\r\n", e[i], sizeof(e[i]));
+	jwriter_free(w);
 	assert_non_null(strstr(e[1], "-Q2-"));		/* queue ID reduced to alnum */
 	assert_int_equal(verify(dir, &rep, &res), 0);
 	assert_int_equal(res.entries, 3);
 	assert_int_equal(res.last_seq, 3);
+	assert_int_equal(res.stale_tmp, 0);		/* nothing left in tmp/ */
 	run("cp -a %s %s.orig", dir, dir);
 
 	/* One byte of one message. */
@@ -438,13 +444,15 @@ test_journal_torn_index(void **state)
 	struct jindex_rec r;
 	struct reports rep;
 	struct jverify_result res;
+	struct jwriter *w;
 	uint64_t size;
 
 	(void) state;
 	scratch(dir);
-	put_entry(dir, "Q1", "x\r\n", NULL, 0);
+	assert_non_null(w = jwriter_new(dir));
+	put_entry(w, "Q1", "x\r\n", NULL, 0);
 	run("printf '2 2026-01' >>%s/index", dir);
-	assert_int_equal(journal_open(dir, "Q2", time(NULL), &j, err, sizeof(err)), 0);
+	assert_int_equal(journal_open(w, "Q2", time(NULL), &j, err, sizeof(err)), 0);
 	assert_int_equal(journal_write(j, "a", 1, err, sizeof(err)), 0);
 	assert_int_equal(journal_finish(j, hex, &size, err, sizeof(err)), 0);
 	assert_int_equal(journal_commit(j, "{}", 2, &r, err, sizeof(err)), -1);
@@ -455,11 +463,14 @@ test_journal_torn_index(void **state)
 	assert_int_equal(verify(dir, &rep, &res), 1);
 	assert_true(has(&rep, "index line 2", "incomplete line"));
 	/* An unfinished entry is removed by journal_free. */
-	assert_int_equal(journal_open(dir, "Q3", time(NULL), &j, err, sizeof(err)), 0);
+	assert_int_equal(journal_open(w, "Q3", time(NULL), &j, err, sizeof(err)), 0);
+	assert_int_equal(journal_write(j, "b", 1, err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/tmp/%s.eml", dir, journal_base(j));
 	assert_int_equal(access(path, F_OK), 0);
 	journal_free(j);
 	assert_int_equal(access(path, F_OK), -1);
+	run("test -z \"$(ls -A %s/tmp)\"", dir);
+	jwriter_free(w);
 	run("rm -rf %s", dir);
 }
 
@@ -526,8 +537,16 @@ test_index_tail(void **state)
 	assert_non_null(strstr(err, "incomplete line"));
 }
 
-#define THREADS	8
-#define PER_THREAD 25
+/*
+ * Concurrent writers: WRITERS writers on one directory (as configuration
+ * snapshots or processes have), THREADS_PER threads each. Within a writer
+ * the group commit orders the batches; between writers only the index
+ * flock does. Breaking either gives repeated sequence numbers or a broken
+ * chain, which verify reports.
+ */
+#define WRITERS		3
+#define THREADS_PER	3
+#define PER_THREAD	25
 
 static int writer_failures;
 
@@ -550,23 +569,205 @@ writer(void *arg)
 static void
 test_journal_concurrent(void **state)
 {
-	pthread_t t[THREADS];
+	pthread_t t[WRITERS * THREADS_PER];
+	struct jwriter *w[WRITERS];
+	struct jwriter_stats st;
 	char	dir[64];
 	struct reports rep;
 	struct jverify_result res;
+	unsigned long long entries = 0;
 	int	i;
 
 	(void) state;
 	scratch(dir);
-	for (i = 0; i < THREADS; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, writer, dir), 0);
-	for (i = 0; i < THREADS; i++)
+	for (i = 0; i < WRITERS; i++)
+		assert_non_null(w[i] = jwriter_new(dir));
+	for (i = 0; i < WRITERS * THREADS_PER; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, writer, w[i % WRITERS]), 0);
+	for (i = 0; i < WRITERS * THREADS_PER; i++)
 		pthread_join(t[i], NULL);
 	assert_int_equal(writer_failures, 0);
+	for (i = 0; i < WRITERS; i++) {
+		jwriter_stats(w[i], &st);
+		assert_int_equal(st.pending, 0);
+		assert_true(st.batches >= 1 && st.batches <= st.entries);
+		entries += st.entries;
+		jwriter_free(w[i]);
+	}
+	assert_int_equal(entries, WRITERS * THREADS_PER * PER_THREAD);
 	if (verify(dir, &rep, &res) != 0)
 		fail_msg("%u problems, first: %s", rep.n, rep.text[0]);
-	assert_int_equal(res.entries, THREADS * PER_THREAD);
-	assert_int_equal(res.last_seq, THREADS * PER_THREAD);
+	assert_int_equal(res.entries, WRITERS * THREADS_PER * PER_THREAD);
+	assert_int_equal(res.last_seq, WRITERS * THREADS_PER * PER_THREAD);
+	run("rm -rf %s", dir);
+}
+
+/* --- group commit: a batch held at the index lock, then let go --- */
+
+#define GROUP	8
+
+struct gc_thread {
+	struct jwriter *w;
+	time_t	now;			/* when the message started */
+	pthread_t tid;
+	char	base[96];		/* set before the entry is committed */
+	char	entry[JINDEX_MAX_ENTRY];
+	char	err[256];
+	struct jindex_rec r;
+	int	rc;
+};
+
+/* gc_run - one entry, committed; its outcome in the struct */
+static void *
+gc_run(void *arg)
+{
+	struct gc_thread *g = arg;
+	struct journal *j;
+	char	hex[65];
+	uint64_t size;
+
+	g->rc = -1;
+	if (journal_open(g->w, "QG", g->now, &j, g->err, sizeof(g->err)) == 0
+	    && journal_write(j, "Subject: g\r\n\r\nbody\r\n", 20, g->err, sizeof(g->err)) == 0
+	    && journal_finish(j, hex, &size, g->err, sizeof(g->err)) == 0) {
+		snprintf(g->entry, sizeof(g->entry), "%s", journal_entry(j));
+		snprintf(g->base, sizeof(g->base), "%s", journal_base(j));
+		g->rc = journal_commit(j, "{\"g\": 1}\n", 9, &g->r, g->err, sizeof(g->err));
+	}
+	journal_free(j);
+	return NULL;
+}
+
+/* gc_wait - until the writer has a batch in progress and n entries queued */
+static void
+gc_wait(struct jwriter *w, unsigned n)
+{
+	struct jwriter_stats st;
+	int	i;
+
+	for (i = 0; i < 30000; i++) {	/* a bound against hanging, not a timing */
+		jwriter_stats(w, &st);
+		if (st.busy && st.pending == n)
+			return;
+		usleep(1000);
+	}
+	fail_msg("the writer never had %u entries queued behind a batch", n);
+}
+
+/* gc_lock - hold the index lock as another writer would; the descriptor */
+static int
+gc_lock(const char *dir)
+{
+	char	path[128];
+	int	fd;
+
+	snprintf(path, sizeof(path), "%s/index", dir);
+	assert_true((fd = open(path, O_RDWR | O_CREAT | O_APPEND, 0640)) >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	return fd;
+}
+
+/* gc_start - thread 0 leads and blocks on the lock; the others queue behind it */
+static void
+gc_start(struct jwriter *w, struct gc_thread *g)
+{
+	int	i;
+
+	memset(g, 0, GROUP * sizeof(*g));
+	for (i = 0; i < GROUP; i++) {	/* odd ones started the day before */
+		g[i].w = w;
+		g[i].now = time(NULL) - (i % 2) * 86400;
+	}
+	assert_int_equal(pthread_create(&g[0].tid, NULL, gc_run, &g[0]), 0);
+	gc_wait(w, 0);
+	for (i = 1; i < GROUP; i++)
+		assert_int_equal(pthread_create(&g[i].tid, NULL, gc_run, &g[i]), 0);
+	gc_wait(w, GROUP - 1);
+}
+
+/* gc_join - every thread of the group has its answer */
+static void
+gc_join(struct gc_thread *g)
+{
+	int	i;
+
+	for (i = 0; i < GROUP; i++)
+		pthread_join(g[i].tid, NULL);
+}
+
+/*
+ * Entries committed while another batch holds the index go into one
+ * batch; one that cannot be moved into place fails alone (the rest of its batch is
+ * indexed, in order, chained); a failed index append fails the whole
+ * batch and leaves none of its files. Half the entries belong to the day
+ * before (messages that straddle midnight): one batch, two day
+ * directories. Deterministic: the test holds the index lock until every
+ * thread is queued.
+ */
+static void
+test_group_commit(void **state)
+{
+	struct gc_thread g[GROUP];
+	struct jwriter_stats st;
+	struct jwriter *w;
+	struct reports rep;
+	struct jverify_result res;
+	char	dir[64];
+	int	i, fd;
+
+	(void) state;
+	scratch(dir);
+	assert_non_null(w = jwriter_new(dir));
+
+	/* 1. One batch of GROUP - 1; entry 3's name is taken meanwhile. */
+	fd = gc_lock(dir);
+	gc_start(w, g);
+	run("mkdir -p %s/%.10s && echo taken >%s/%s.eml", dir, g[3].entry, dir, g[3].entry);
+	close(fd);
+	gc_join(g);
+	jwriter_stats(w, &st);
+	assert_int_equal(st.batches, 2);
+	assert_int_equal(st.largest, GROUP - 1);
+	for (i = 0; i < GROUP; i++) {
+		if (i == 3) {
+			assert_int_equal(g[i].rc, -1);
+			if (!strstr(g[i].err, "File exists"))
+				fail_msg("entry 3: %s", g[i].err);
+			continue;
+		}
+		if (g[i].rc != 0)
+			fail_msg("entry %d: %s", i, g[i].err);
+		assert_string_equal(g[i].r.entry, g[i].entry);
+	}
+	assert_int_equal(g[0].r.seq, 1);	/* the leader's batch came first */
+	for (i = 1; i < GROUP; i++)		/* then 6 entries, numbered without gaps */
+		assert_true(i == 3 || (g[i].r.seq >= 2 && g[i].r.seq <= GROUP - 1));
+	run("test ! -e %s/%s.json", dir, g[3].entry);	/* its record was not moved */
+	run("grep -q taken %s/%s.eml", dir, g[3].entry);	/* nor anything replaced */
+	assert_int_equal(verify(dir, &rep, &res), 1);
+	assert_true(has(&rep, g[3].entry, "added"));
+	run("rm %s/%s.eml", dir, g[3].entry);
+	assert_int_equal(verify(dir, &rep, &res), 0);
+	assert_int_equal(res.entries, GROUP - 1);
+	assert_int_equal(res.last_seq, GROUP - 1);
+
+	/* 2. The index gets a torn line while the batch waits: all of it fails. */
+	fd = gc_lock(dir);
+	gc_start(w, g);
+	assert_int_equal(write(fd, "99 2026", 7), 7);
+	close(fd);
+	gc_join(g);
+	for (i = 0; i < GROUP; i++) {
+		assert_int_equal(g[i].rc, -1);
+		if (!strstr(g[i].err, "incomplete line"))
+			fail_msg("entry %d: %s", i, g[i].err);
+		run("test -z \"$(find %s -name '%s*')\"", dir, g[i].base);
+	}
+	run("test -z \"$(ls -A %s/tmp)\"", dir);	/* no temporary file left */
+	run("truncate -s -7 %s/index", dir);
+	assert_int_equal(verify(dir, &rep, &res), 0);
+	assert_int_equal(res.entries, GROUP - 1);
+	jwriter_free(w);
 	run("rm -rf %s", dir);
 }
 
@@ -626,6 +827,7 @@ main(void)
 		cmocka_unit_test(test_journal_torn_index),
 		cmocka_unit_test(test_index_tail),
 		cmocka_unit_test(test_journal_concurrent),
+		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_record_json),
 	};
 
