@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -164,6 +165,24 @@ listen_nodelay(void)
 			continue;
 		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0)
 			mw_log(LOG_WARNING, "warning: TCP_NODELAY on the milter socket: %s",
+			       strerror(errno));
+	}
+}
+
+/*
+ * raise_nofile - the soft limit on descriptors up to the hard one: a
+ * message in flight may hold several (socket, journal files, DNS), and
+ * the usual soft limit of 1024 is reached near 300 concurrent messages.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			mw_log(LOG_WARNING, "warning: cannot raise the descriptor limit: %s",
 			       strerror(errno));
 	}
 }
@@ -333,6 +352,7 @@ main(int argc, char **argv)
 	}
 	socket_chown(conf);
 	listen_nodelay();
+	raise_nofile();
 	if (!foreground)
 		daemonize();
 	if (write_pidfile(conf->pid_file, err, sizeof(err)) < 0
