@@ -33,6 +33,7 @@ testing=(
 	opendkim
 	opendkim-tools
 	opendmarc
+	openssl
 	postfix
 	python3
 	python3-authres
