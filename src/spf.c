@@ -135,9 +135,9 @@ expect_names(struct spf_eval *e, const SPF_dns_rr_t *rr)
 	}
 }
 
-/* macro_term_too_long - an SPF record with a long macro-bearing term */
-static int
-macro_term_too_long(const char *txt)
+/* spfcheck_term_too_long - an SPF record with a long macro-bearing term */
+int
+spfcheck_term_too_long(const char *txt)
 {
 	const char *p = txt;
 	size_t	n;
@@ -163,7 +163,7 @@ txt_unsafe(const SPF_dns_rr_t *rr)
 	if (rr->rr_type != ns_t_txt || rr->herrno != NETDB_SUCCESS)
 		return 0;
 	for (i = 0; i < rr->num_rr; i++)
-		if (macro_term_too_long(rr->rr[i]->txt))
+		if (spfcheck_term_too_long(rr->rr[i]->txt))
 			return 1;
 	return 0;
 }

@@ -31,6 +31,9 @@ enum spfcheck_result {
 #define SPF_MAX_VOIDS	2
 #define SPF_MAX_MACRO_TERM 128		/* see spf.c: libspf2's compiler */
 
+/* The guard in front of libspf2's compiler (CVE-2023-42118); 1: refuse. */
+int	spfcheck_term_too_long(const char *);
+
 struct spfcheck_out {
 	enum spfcheck_result result;
 	char	domain[254];		/* the domain checked ("" if none) */
