@@ -203,7 +203,7 @@ test_dual_and_limits(void **state)
 	assert_int_equal(signtab_add(t, "example.com", same, "SigningTable", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "both the sign sections and the SigningTable"));
 	for (i = 0; i < SIGNTAB_MAX_KEYS; i++) {
-		char	sel[8];
+		char	sel[16];
 
 		snprintf(sel, sizeof(sel), "k%d", i);
 		if (signtab_add(t, "many.test", key(t, ed_file, sel, "many.test"),
