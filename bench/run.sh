@@ -113,6 +113,7 @@ if [ -z "${MW_BENCH_NS:-}" ]; then
 fi
 
 . "$MW_SRCDIR/tests/lib/common.sh"
+. "$MW_SRCDIR/tests/lib/postfix.sh"
 . "$BENCH_DIR/lib.sh"
 . "$BENCH_DIR/scenarios.sh"
 [ -n "$KEEP" ] && export MW_KEEP=1

@@ -171,14 +171,22 @@ mw_mailwarden_stop() {
 	mw_stop_pid "$MW_PID" "${MW_MILTER_PORT:-}"
 }
 
-# mw_log_wait PATTERN [SECONDS] - wait until mailwarden.log has a line
-mw_log_wait() {
-	local pat=$1 t=${2:-10} i
+# mw_grep_wait FILE SECONDS GREP_ARGS... - wait until "grep -q GREP_ARGS
+# FILE" matches, polling every 50 ms; 1 when it never did
+mw_grep_wait() {
+	local file=$1 t=$2 i
+	shift 2
 	for i in $(seq 1 $((t * 20))); do
-		grep -q -- "$pat" "$W/mailwarden.log" 2>/dev/null && return 0
+		grep -q "$@" "$file" 2>/dev/null && return 0
 		sleep 0.05
 	done
-	echo "no log line matching '$pat' in $W/mailwarden.log" >&2
+	return 1
+}
+
+# mw_log_wait PATTERN [SECONDS] - wait until mailwarden.log has a line
+mw_log_wait() {
+	mw_grep_wait "$W/mailwarden.log" "${2:-10}" -- "$1" && return 0
+	echo "no log line matching '$1' in $W/mailwarden.log" >&2
 	return 1
 }
 

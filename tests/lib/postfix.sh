@@ -152,11 +152,11 @@ EOF
 	done
 }
 
-# mw_postfix_write_master - every service unchrooted; smtpd on our port
-mw_postfix_write_master() {
-	cat >"$MW_PF_CONF/master.cf" <<EOF
-127.0.0.1:$MW_SMTP_PORT inet n - n - - smtpd
-pickup    unix  n       -       n       1       1       pickup
+# mw_postfix_services PICKUP_WAKEUP - the master.cf lines of every service
+# but smtpd, none chrooted (the bench shares them)
+mw_postfix_services() {
+	printf 'pickup    unix  n       -       n       %s       1       pickup\n' "$1"
+	cat <<'EOF'
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
@@ -176,6 +176,14 @@ discard   unix  -       -       n       -       -       discard
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+}
+
+# mw_postfix_write_master - every service unchrooted; smtpd on our port
+mw_postfix_write_master() {
+	cat >"$MW_PF_CONF/master.cf" <<EOF
+127.0.0.1:$MW_SMTP_PORT inet n - n - - smtpd
+$(mw_postfix_services 1)
 127.0.0.1:$MW_UPSTREAM_PORT inet n - n - - smtpd
   -o myhostname=upstream.example.test
   -o smtpd_milters=
@@ -340,12 +348,8 @@ mw_postfix_flush() {
 
 # mw_postfix_log_wait PATTERN [SECONDS] - wait for a Postfix log line
 mw_postfix_log_wait() {
-	local pat=$1 t=${2:-10} i
-	for i in $(seq 1 $((t * 20))); do
-		grep -Eq -- "$pat" "$MW_PF_LOG" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "no line matching '$pat' in $MW_PF_LOG" >&2
+	mw_grep_wait "$MW_PF_LOG" "${2:-10}" -E -- "$1" && return 0
+	echo "no line matching '$1' in $MW_PF_LOG" >&2
 	return 1
 }
 
