@@ -10,15 +10,11 @@
 # delivered Authentication-Results header.
 . "$MW_SRCDIR/tests/lib/common.sh"
 . "$MW_SRCDIR/tests/lib/postfix.sh"
-mw_init
+. "$MW_SRCDIR/tests/inbound/lib.sh"
+inbound_init
 mw_postfix_need
-mw_need nsd nsd-checkzone dig openssl /usr/bin/python3
-/usr/bin/python3 -c 'import dkim, nacl, authres' 2>/dev/null ||
-	mw_skip "python3-dkim, python3-nacl and python3-authres are needed"
 
 CASES="/usr/bin/python3 $MW_SRCDIR/tests/inbound/cases.py"
-$CASES setup "$W" >"$W/setup.log" 2>&1 || mw_fail "cases.py setup: $(cat "$W/setup.log")"
-mw_nsd_start "$W/zones"
 
 MW_MILTER_PORT=$(mw_port)
 conf() {

@@ -8,14 +8,8 @@
 # every Authentication-Results header produced. Three configurations, one
 # daemon: the others are loaded with SIGHUP.
 . "$MW_SRCDIR/tests/lib/common.sh"
-mw_init
-mw_need miltertest nsd nsd-checkzone nsd-control dig openssl /usr/bin/python3
-/usr/bin/python3 -c 'import dkim, nacl, authres' 2>/dev/null ||
-	mw_skip "python3-dkim, python3-nacl and python3-authres are needed"
-
-/usr/bin/python3 "$MW_SRCDIR/tests/inbound/cases.py" setup "$W" >"$W/setup.log" 2>&1 ||
-	mw_fail "cases.py setup: $(cat "$W/setup.log")"
-mw_nsd_start "$W/zones"
+. "$MW_SRCDIR/tests/inbound/lib.sh"
+inbound_init miltertest nsd-control
 
 port=$(mw_port)
 sock="inet:$port@127.0.0.1"
